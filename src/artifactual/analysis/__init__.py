@@ -1,0 +1,18 @@
+"""Analysis: detectors over flat tables, aggregation and the ``audit`` entry point.
+
+Data flows one way: this package reads records (via :mod:`artifactual.readers`)
+and never imports :mod:`artifactual.generation`.
+"""
+
+from artifactual.analysis import roles  # noqa: F401  (registers the "role_flip" detector)
+from artifactual.analysis.audit import AuditResult, audit
+from artifactual.analysis.registry import (available_detectors, detector, get_detector,
+                                           run_detector)
+from artifactual.analysis.roles import Markers, classify_message, detect_role_flips
+from artifactual.analysis.summary import conversation_flags, summarize
+from artifactual.analysis.tables import CONVERSATION_COLUMNS, TURN_COLUMNS, to_frames
+
+__all__ = ["audit", "AuditResult", "detector", "get_detector", "available_detectors",
+           "run_detector", "Markers", "classify_message", "detect_role_flips",
+           "conversation_flags", "summarize", "to_frames", "TURN_COLUMNS",
+           "CONVERSATION_COLUMNS"]

@@ -1,0 +1,163 @@
+"""``audit(paths)``: read conversations, run detectors, aggregate, summarise.
+
+The result's tables:
+
+- ``turns``: the turns table (:mod:`.tables`) plus every detector's columns. With
+  one detector its ``evidence`` column is kept as is; with several, each becomes
+  ``<detector>_evidence`` and ``evidence`` joins the non-empty ones with ``" | "``.
+- ``conversations``: the conversations table plus the conversation-level flags
+  (:func:`.summary.conversation_flags`).
+- ``errors``: one row per unreadable file, line or record (path, line, record_id,
+  message, fix); a duplicate conversation id is also listed here (the duplicate
+  is kept, renamed ``<id>~2``, ``<id>~3`` ...).
+- ``summary``: :func:`.summary.summarize` plus ``n_errors``, ``n_skipped_records``
+  (records that are not conversations), ``detectors`` and ``markers``.
+
+``progress``, if given, is called as ``progress(stage, done, total)`` with stage
+``"read"`` (total None) after each conversation and ``"detect"`` after each detector.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from artifactual.analysis.registry import get_detector, run_detector
+from artifactual.analysis.roles import Markers, as_markers
+from artifactual.analysis.summary import attach_flags, conversation_flags, summarize
+from artifactual.analysis.tables import to_frames
+from artifactual.errors import AnalysisError
+from artifactual.readers import ErrorLog, ReadError, read
+from artifactual.records import Conversation
+
+__all__ = ["audit", "AuditResult", "ProgressFn"]
+
+ProgressFn = Callable[[str, int, "int | None"], None]
+
+
+@dataclass
+class AuditResult:
+    """Tables and summary of one audit; :meth:`write` saves them."""
+
+    turns: pd.DataFrame
+    conversations: pd.DataFrame
+    errors: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write turns/conversations/errors ``.parquet`` and ``summary.json``; return paths."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {name: out / f"{name}.parquet" for name in ("turns", "conversations", "errors")}
+        self.turns.to_parquet(paths["turns"], index=False)
+        self.conversations.to_parquet(paths["conversations"], index=False)
+        self.errors.to_parquet(paths["errors"], index=False)
+        paths["summary"] = out / "summary.json"
+        paths["summary"].write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
+        return paths
+
+
+def _collect(paths: Iterable[str | Path], format: str | None, log: ErrorLog,
+             progress: ProgressFn | None) -> tuple[list[Conversation], int]:
+    convs: list[Conversation] = []
+    first_seen: dict[str, str] = {}
+    skipped = 0
+    for p in paths:
+        for rec in read(p, format=format, errors=log):
+            if not isinstance(rec, Conversation):
+                skipped += 1
+                continue
+            where = f"{rec.source.path}:{rec.source.line}" if rec.source else "?"
+            if rec.id in first_seen:
+                k = 2
+                while f"{rec.id}~{k}" in first_seen:
+                    k += 1
+                new_id = f"{rec.id}~{k}"
+                log.add(ReadError(
+                    path=rec.source.path if rec.source and rec.source.path else "",
+                    line=rec.source.line if rec.source else None, record_id=rec.id,
+                    message=f"duplicate conversation id {rec.id!r} (first read at "
+                            f"{first_seen[rec.id]}); kept as {new_id!r}",
+                    fix="give every conversation a unique id, or pass each file once"))
+                rec = rec.model_copy(update={"id": new_id})
+            first_seen[rec.id] = where
+            convs.append(rec)
+            if progress is not None:
+                progress("read", len(convs), None)
+    return convs, skipped
+
+
+def _combine(frames: dict[str, pd.DataFrame], turns: pd.DataFrame) -> pd.DataFrame:
+    """Join detector outputs: finding columns side by side, evidence as documented."""
+    taken = set(turns.columns)
+    parts: list[pd.DataFrame] = []
+    evidence: list[pd.Series] = []
+    for name, frame in frames.items():
+        cols = [c for c in frame.columns if c != "evidence"]
+        clash = taken.intersection(cols)
+        if clash:
+            raise AnalysisError(f"detector {name!r} column(s) {sorted(clash)} already exist",
+                                fix="rename the detector's output columns")
+        taken.update(cols)
+        ev = frame["evidence"].fillna("").astype(str)
+        parts.append(frame[cols])
+        if len(frames) > 1:
+            parts.append(ev.rename(f"{name}_evidence").astype("string").to_frame())
+        evidence.append(ev)
+    if len(evidence) > 1:
+        joined = pd.concat(evidence, axis=1).apply(
+            lambda row: " | ".join(v for v in row if v), axis=1, result_type="reduce")
+        joined = joined if len(turns) else pd.Series([], index=turns.index, dtype=object)
+    elif evidence:
+        joined = evidence[0]
+    else:
+        joined = pd.Series("", index=turns.index, dtype=object)
+    parts.append(joined.astype("string").rename("evidence").to_frame())
+    return pd.concat(parts, axis=1)
+
+
+def audit(paths: str | Path | Iterable[str | Path], *,
+          detectors: Sequence[str] = ("role_flip",),
+          markers: Markers | Mapping[str, Any] | None = None,
+          format: str | None = None, group_by: str | None = "strategy",
+          progress: ProgressFn | None = None,
+          detector_params: Mapping[str, Mapping[str, Any]] | None = None) -> AuditResult:
+    """Read every path, run ``detectors`` on each turn, and summarise per ``group_by``.
+
+    ``markers`` configures the ``role_flip`` detector; ``detector_params`` gives
+    keyword arguments per detector name. Unreadable input lands in ``errors``.
+    """
+    for name in detectors:
+        get_detector(name)  # unknown names fail before any reading
+    params = {k: dict(v) for k, v in (detector_params or {}).items()}
+    mk: Markers | None = None
+    if "role_flip" in detectors:
+        given = markers if markers is not None else params.get("role_flip", {}).get("markers")
+        mk = as_markers(given)
+        params.setdefault("role_flip", {})["markers"] = mk
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    log = ErrorLog()
+    convs, skipped = _collect(paths, format, log, progress)
+    turns, conversations = to_frames(convs)
+    frames: dict[str, pd.DataFrame] = {}
+    for i, name in enumerate(detectors, 1):
+        frames[name] = run_detector(name, turns, **params.get(name, {}))
+        if progress is not None:
+            progress("detect", i, len(detectors))
+    flags = _combine(frames, turns)
+    findings = flags.drop(columns=[c for c in flags.columns if c.endswith("evidence")])
+    summary = summarize(conversations, turns, findings, group_by=group_by)
+    summary.update(n_errors=len(log), n_skipped_records=skipped, detectors=list(detectors),
+                   markers=mk.model_dump() if mk is not None else None)
+    return AuditResult(
+        turns=pd.concat([turns, flags], axis=1),
+        conversations=attach_flags(conversations, conversation_flags(turns, findings)),
+        errors=log.to_frame(),
+        summary=summary,
+    )

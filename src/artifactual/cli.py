@@ -1,0 +1,133 @@
+"""The command line: a thin typer layer that parses options, calls the library, prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from artifactual.errors import ArtifactualError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Generate synthetic LLM data and audit it for artifacts.")
+models_app = typer.Typer(no_args_is_help=True, help="Embedded default models.")
+app.add_typer(models_app, name="models")
+console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator:
+    """Yields a ``(description, completed, total)`` callback drawing a rich bar."""
+    if quiet:
+        yield None
+        return
+    bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err_console, transient=False)
+    tasks: dict[str, int] = {}
+
+    def update(desc: str, done: int, total: int) -> None:
+        if desc not in tasks:
+            tasks[desc] = bars.add_task(desc, total=total)
+        bars.update(tasks[desc], completed=done, total=total)
+
+    with bars:
+        yield update
+
+
+def _fail(exc: ArtifactualError) -> None:
+    err_console.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def generate(config: Path = typer.Argument(..., help="YAML experiment config"),
+             out: Path = typer.Option(..., "--out", "-o", help="run directory (resumed when it exists)"),
+             quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
+    """Generate the records of CONFIG into OUT; resume when OUT exists."""
+    import artifactual
+
+    try:
+        with _progress(quiet) as progress:
+            result = artifactual.generate(config, out, progress=progress)
+    except ArtifactualError as exc:
+        _fail(exc)
+    rate = result.completion_tokens / result.seconds if result.seconds else 0.0
+    console.print(f"{result.n_total} dialogues in {out} ({result.n_new} generated, {result.n_skipped} "
+                  f"already done); {result.completion_tokens} new tokens, {rate:.0f} tok/s")
+
+
+@app.command()
+def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or run directories"),
+          out: Path = typer.Option(..., "--out", "-o", help="folder for tables and summary.json"),
+          format: Optional[str] = typer.Option(None, "--format", help="input format (default: detect)"),
+          group_by: Optional[str] = typer.Option("strategy", "--group-by", help="column to group by"),
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
+    """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
+    import pandas as pd
+
+    import artifactual
+
+    try:
+        with _progress(quiet) as progress:
+            result = artifactual.audit([str(p) for p in paths], format=format, group_by=group_by,
+                                       progress=progress)
+        result.write(out)
+    except ArtifactualError as exc:
+        _fail(exc)
+    _print_summary(result.summary)
+    if len(result.errors):
+        err_console.print(f"[yellow]{len(result.errors)} input problem(s)[/yellow]; see {out / 'errors.parquet'}")
+        for row in result.errors.head(5).itertuples():
+            err_console.print(f"  {row.path}:{'' if pd.isna(row.line) else row.line} {row.message}")
+    console.print(f"wrote {out}")
+
+
+def _fmt(v: object) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def _print_summary(summary: dict) -> None:
+    keys = ["n_conversations", "role_flip_rate", "role_flip_message_rate", "interruption_rate", "mean_turns"]
+    table = Table(title="Audit summary")
+    table.add_column("group")
+    for k in keys:
+        table.add_column(k, justify="right")
+    table.add_column("termination_reasons")
+    rows = [("all", summary)] + sorted((summary.get("groups") or {}).items())
+    for name, s in rows:
+        reasons = ", ".join(f"{k}:{v}" for k, v in sorted((s.get("termination_reasons") or {}).items()))
+        table.add_row(str(name), *[_fmt(s.get(k)) for k in keys], reasons)
+    console.print(table)
+
+
+@models_app.command("prepare")
+def models_prepare(quiet: bool = typer.Option(False, "--quiet", "-q")) -> None:
+    """Prepare the embedded default models (idempotent)."""
+    from artifactual.assets import prepare_all
+
+    try:
+        paths = prepare_all(progress=None if quiet else (lambda msg: err_console.print(msg)))
+    except ArtifactualError as exc:
+        _fail(exc)
+    console.print_json(json.dumps(paths))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

