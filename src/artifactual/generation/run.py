@@ -33,6 +33,14 @@ class GenerateResult:
         return sum(s.completion_tokens for s in self.steps)
 
     @property
+    def requests_sent(self) -> int:
+        return sum(s.sent for s in self.steps)
+
+    @property
+    def requests_cached(self) -> int:
+        return sum(s.cached for s in self.steps)
+
+    @property
     def seconds(self) -> float:
         return sum(s.seconds for s in self.steps)
 
@@ -95,8 +103,13 @@ def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
 
         sched = Scheduler(engine, store.cache, on_finished=finished, on_error=failed)
         asyncio.run(sched.run(todo))
+        result = GenerateResult(Path(out), len(sessions), len(todo), n_skipped, sched.stats)
+        store.manifest.setdefault("sessions", []).append({
+            "dialogues_generated": len(todo), "dialogues_skipped": n_skipped,
+            "requests_sent": result.requests_sent, "requests_cached": result.requests_cached,
+            "completion_tokens": result.completion_tokens, "seconds": round(result.seconds, 3)})
         store.finish(n_records=len(store.done_ids), usage=_usage(store))
-        return GenerateResult(Path(out), len(sessions), len(todo), n_skipped, sched.stats)
+        return result
     finally:
         store.close()
 
