@@ -7,60 +7,20 @@ naming the file, the field (and YAML line where known) and the fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from artifactual.errors import ConfigError
 from artifactual.generation.backends.vllm import EngineOptions
 from artifactual.records import Sampling
 
-__all__ = ["RunConfig", "RolePlayConfig", "RolePlayTaskSpec", "load_config", "parse_config"]
+__all__ = ["RunConfig", "load_config", "parse_config", "section_of"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class RolePlayTaskSpec(_Strict):
-    assistant_role: str
-    user_role: str
-    task: str
-
-
-class RolePlayConfig(_Strict):
-    """Tasks: explicit triples, and/or the product assistant_roles x user_roles x task_list."""
-
-    tasks: list[RolePlayTaskSpec] = Field(default_factory=list)
-    assistant_roles: list[str] = Field(default_factory=list)
-    user_roles: list[str] = Field(default_factory=list)
-    task_list: list[str] = Field(default_factory=list)
-    specify_task: bool = True
-    word_limit: int = Field(50, ge=1)
-    max_messages: int = Field(40, ge=2)
-    max_user_without_instruction: int = Field(3, ge=1)
-    repetition_threshold: float = Field(0.9, gt=0, le=1)
-    history_window: int | None = Field(None, ge=2)
-    user_markers: list[str] = Field(default_factory=lambda: ["Instruction:"])
-    done_token: str = "<CAMEL_TASK_DONE>"
-
-    @model_validator(mode="after")
-    def _has_tasks(self) -> "RolePlayConfig":
-        product = (self.assistant_roles, self.user_roles, self.task_list)
-        if any(product) and not all(product):
-            raise ValueError("assistant_roles, user_roles and task_list must all be given for a product")
-        if not self.tasks and not all(product):
-            raise ValueError("give tasks (assistant_role, user_role, task triples) or "
-                             "assistant_roles x user_roles x task_list")
-        return self
-
-    def expand(self) -> list[RolePlayTaskSpec]:
-        """Every task: the explicit triples first, then the product."""
-        out = list(self.tasks)
-        out += [RolePlayTaskSpec(assistant_role=a, user_role=u, task=t)
-                for a in self.assistant_roles for u in self.user_roles for t in self.task_list]
-        return out
 
 
 class AuditOptions(_Strict):
@@ -70,22 +30,50 @@ class AuditOptions(_Strict):
 
 class RunConfig(_Strict):
     name: str
-    generator: Literal["roleplay"] = "roleplay"
+    generator: str = "roleplay"
     model: str = "default"
-    backend: Literal["vllm"] = "vllm"
+    backend: str = "vllm"
     engine: EngineOptions = Field(default_factory=EngineOptions)
     sampling: Sampling = Field(default_factory=Sampling)
     strategies: list[str] = Field(default_factory=lambda: ["camel"], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     prompts_dir: str | None = None
-    roleplay: RolePlayConfig | None = None
+    # One section per generator, validated by that generator's ``Section`` model.
+    roleplay: dict[str, Any] | None = None
+    spp: dict[str, Any] | None = None
+    self_instruct: dict[str, Any] | None = None
+    labels: dict[str, Any] | None = None
+    preferences: dict[str, Any] | None = None
+    society: dict[str, Any] | None = None
+    freeform: dict[str, Any] | None = None
     audit: AuditOptions = Field(default_factory=AuditOptions)
+    _section_obj: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _section(self) -> "RunConfig":
-        if self.generator == "roleplay" and self.roleplay is None:
-            raise ValueError("generator 'roleplay' needs a 'roleplay:' section with tasks")
+        from artifactual.generation.registry import available_generators, get_generator
+
+        if self.generator not in available_generators():
+            raise ValueError(f"unknown generator {self.generator!r}; use one of {available_generators()}")
+        data = getattr(self, self.generator, None)
+        if data is None:
+            raise ValueError(f"generator {self.generator!r} needs a '{self.generator}:' section")
+        try:
+            self._section_obj = get_generator(self.generator).Section.model_validate(data)
+        except ValidationError as exc:
+            parts = [f"{self.generator}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+            raise ValueError("; ".join(parts)) from None
         return self
+
+    @property
+    def section(self) -> Any:
+        """The validated section of the chosen generator."""
+        return self._section_obj
+
+
+def section_of(cfg: "RunConfig") -> Any:
+    """The validated section of ``cfg``'s generator."""
+    return cfg.section
 
 
 def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:

@@ -12,6 +12,7 @@ from typing import Callable
 from artifactual.config import RunConfig
 from artifactual.generation.backends import make_backend
 from artifactual.generation.backends.base import Backend, ChatResult
+from artifactual.generation.registry import RecordContext, get_generator
 from artifactual.generation.scheduler import Scheduler, StepStats
 from artifactual.generation.store import RunStore
 
@@ -74,29 +75,28 @@ def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
 
     Pass ``backend`` to reuse a running engine (it must serve ``cfg.model``).
     """
-    from artifactual.generation.roleplay import build_sessions, session_record
-
+    gen = get_generator(cfg.generator)
     store = RunStore(out, cfg.model_dump(mode="json"), versions=_versions())
     try:
-        sessions = build_sessions(cfg)
-        todo = [s for s in sessions if s.id not in store.done_ids]
+        sessions = gen.build(cfg, cfg.section)
+        record_ids = getattr(gen, "record_ids", lambda unit: [unit.id])
+        todo = [s for s in sessions if not all(i in store.done_ids for i in record_ids(s))]
         n_skipped = len(sessions) - len(todo)
         if progress:
-            progress("dialogues", n_skipped, len(sessions))
+            progress(cfg.generator, n_skipped, len(sessions))
         if not todo:
             store.finish(n_records=len(store.done_ids), usage=_usage(store))
             return GenerateResult(Path(out), len(sessions), 0, n_skipped)
         engine = backend or make_run_backend(cfg)
-        info = engine.info()
-        label = _model_label(cfg)
-        store.manifest["engine"] = info
+        ctx = RecordContext(model=_model_label(cfg), backend=cfg.backend, engine=engine.info())
+        store.manifest["engine"] = ctx.engine
         done = [n_skipped]
 
         def finished(ds: list) -> None:
-            store.append(session_record(d, cfg, label, info) for d in ds)
+            store.append(r for d in ds for r in gen.records(d, cfg, ctx))
             done[0] += len(ds)
             if progress:
-                progress("dialogues", done[0], len(sessions))
+                progress(cfg.generator, done[0], len(sessions))
 
         def failed(d, r: ChatResult) -> None:
             store.error(record_id=d.id, error=r.error, finish_reason=r.finish_reason)

@@ -1,0 +1,50 @@
+"""Generators by name. A generator is a module with three things:
+
+- ``Section``: the pydantic model of its config section (``cfg.<name>``);
+- ``build(cfg, section) -> list[Dialogue]``: the units of work, with stable ids;
+- ``records(unit, cfg, ctx) -> list[Record]``: a finished unit as records with provenance;
+- optionally ``record_ids(unit) -> list[str]`` when a unit writes several records
+  (default: ``[unit.id]``); a unit counts as done when all of them are stored.
+
+Register a new generator by adding its module path below; configs refer to it by name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from artifactual.errors import ConfigError
+
+__all__ = ["GENERATOR_MODULES", "get_generator", "available_generators", "RecordContext"]
+
+GENERATOR_MODULES: dict[str, str] = {
+    "roleplay": "artifactual.generation.roleplay",
+}
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    """What every record's provenance needs besides the unit itself."""
+
+    model: str  # display name of the model
+    backend: str
+    engine: dict[str, Any]
+
+    @property
+    def engine_version(self) -> str | None:
+        return self.engine.get("engine_version")
+
+
+def available_generators() -> list[str]:
+    return sorted(GENERATOR_MODULES)
+
+
+def get_generator(name: str) -> ModuleType:
+    """The generator module registered under ``name``."""
+    path = GENERATOR_MODULES.get(name)
+    if path is None:
+        raise ConfigError(f"unknown generator {name!r}", fix=f"use one of {available_generators()}")
+    return importlib.import_module(path)
