@@ -66,6 +66,7 @@ class Sampling(_Model):
     top_p: float = 0.95
     max_tokens: int = 256
     seed: int | None = None
+    min_tokens: int | None = None  # fixed-length generation (benchmarks)
 
 
 class Usage(_Model):

@@ -127,6 +127,8 @@ class VLLMBackend:
         s = req.sampling
         kwargs: dict[str, Any] = dict(temperature=s.temperature, top_p=s.top_p,
                                       max_tokens=max(1, min(s.max_tokens, room)), seed=s.seed)
+        if s.min_tokens:
+            kwargs["min_tokens"] = min(s.min_tokens, kwargs["max_tokens"])
         if req.guided_choice:
             from vllm.sampling_params import StructuredOutputsParams
 
