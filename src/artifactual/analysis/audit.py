@@ -50,7 +50,8 @@ class AuditResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write turns/conversations/errors ``.parquet`` and ``summary.json``; return paths."""
+        """Write turns/conversations/errors ``.parquet``, ``summary.json`` and ``report.html``;
+        return paths."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = {name: out / f"{name}.parquet" for name in ("turns", "conversations", "errors")}
@@ -59,6 +60,9 @@ class AuditResult:
         self.errors.to_parquet(paths["errors"], index=False)
         paths["summary"] = out / "summary.json"
         paths["summary"].write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
+        from artifactual.report import write_report  # lazy: analysis never imports report eagerly
+
+        paths["report"] = write_report(self, out / "report.html")
         return paths
 
 

@@ -1,0 +1,344 @@
+"""The self-contained HTML report of an audit (``report.html``).
+
+:func:`render_report` takes anything shaped like an
+:class:`~artifactual.analysis.audit.AuditResult` (``turns``, ``conversations``, ``errors``,
+``summary`` and, when present, ``comparison``) and renders whatever it holds:
+
+- the corpus summary (every scalar key of ``summary``);
+- the metrics-with-CIs table: ``comparison`` rows (metric, group, estimate, CI, effect
+  size, p, Holm p) when present, else per-group rates and means of the conversation-level
+  columns with seeded bootstrap 95% CIs;
+- bar plots of those estimates with the CIs as error bars;
+- drift curves (per-turn similarity to the task by turn index) of the most and least
+  drifting conversations, when the turns table has a similarity-to-task column;
+- the termination-reason breakdown (table and bars);
+- the flagged turns with their evidence, with a client-side filter (``#filter=text`` in
+  the URL pre-fills it), and the unreadable inputs.
+
+The page has no external resources: CSS, JS and SVG figures are inline. All content is
+HTML-escaped (Jinja2 autoescape).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from artifactual.analysis.compare import bootstrap_ci
+from artifactual.analysis.summary import NONE_KEY
+from artifactual.analysis.tables import CONVERSATION_COLUMNS, TURN_COLUMNS
+from artifactual.errors import InputError
+from artifactual.report import plots
+
+__all__ = ["render_report", "write_report", "report_from_dir", "load_audit_dir"]
+
+DEFAULT_TITLE = "artifactual audit report"
+ALL_GROUP = "(all)"
+MAX_FLAGGED = 2000   # flagged turns listed in the page (the rest are counted)
+MAX_ERRORS = 500
+MAX_CONTENT = 2000   # characters of a turn's content shown
+N_DRIFT = 5          # conversations per drift panel
+_DRIFT_NAMES = ("drift_score", "drift")  # preferred conversation-level drift columns
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+
+
+def _missing(x: Any) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
+
+
+def _num(x: Any, digits: int = 3) -> str:
+    if _missing(x):
+        return "—"
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if isinstance(x, (int, np.integer)):
+        return f"{int(x):,}"
+    return f"{float(x):.{digits}f}"
+
+
+def _pval(x: Any) -> str:
+    return "—" if _missing(x) else ("< 0.001" if float(x) < 0.001 else f"{float(x):.3f}")
+
+
+def _pct(x: Any) -> str:
+    return "—" if _missing(x) else f"{100 * float(x):.1f}%"
+
+
+_ENV.filters.update(num=_num, pval=_pval, pct=_pct)
+
+
+def _is_bool(s: pd.Series) -> bool:
+    return pd.api.types.is_bool_dtype(s.dtype)
+
+
+def _is_score(s: pd.Series) -> bool:
+    return pd.api.types.is_float_dtype(s.dtype)
+
+
+def _groups(result: Any) -> tuple[str | None, pd.Series | None]:
+    """The grouping column and each conversation's group value, or (None, None)."""
+    summary, conv = result.summary or {}, result.conversations
+    by = summary.get("group_by")
+    if not summary.get("groups") or by not in conv.columns:
+        return None, None
+    return by, conv[by].astype("string").fillna(NONE_KEY)
+
+
+# -- metrics ------------------------------------------------------------------------------
+
+def _fallback_metrics(result: Any, seed: int = 0) -> pd.DataFrame:
+    """Per group (and overall): rate of each conversation flag, mean of each score."""
+    conv = result.conversations
+    extra = [c for c in conv.columns if c not in CONVERSATION_COLUMNS]
+    metrics = [(f"{c}_rate", c) for c in extra if _is_bool(conv[c])]
+    if "correct" in conv.columns and conv["correct"].notna().any():
+        metrics.append(("accuracy", "correct"))
+    metrics += [(c, c) for c in extra if _is_score(conv[c])]
+    by, values = _groups(result)
+    parts = [(ALL_GROUP, np.ones(len(conv), dtype=bool))]
+    if values is not None:
+        parts += [(g, (values == g).to_numpy()) for g in sorted(values.unique())]
+    rows = []
+    for m_i, (name, col) in enumerate(metrics):
+        for g_i, (group, mask) in enumerate(parts):
+            vals = conv.loc[mask, col].dropna().astype(float).to_numpy()
+            if not vals.size:
+                continue
+            lo, hi = bootstrap_ci(vals, seed=seed + 1000 * m_i + g_i)
+            rows.append({"metric": name, "group": group, "n": int(vals.size),
+                         "estimate": float(vals.mean()),
+                         "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows, columns=["metric", "group", "n", "estimate", "ci_low", "ci_high"])
+
+
+def _metrics(result: Any) -> dict[str, Any]:
+    comp = getattr(result, "comparison", None)
+    if isinstance(comp, pd.DataFrame) and not comp.empty and {"metric", "group", "estimate"
+                                                                } <= set(comp.columns):
+        table, source = comp.copy(), "comparison"
+    else:
+        table, source = _fallback_metrics(result), "summary"
+    for col in ("n", "ci_low", "ci_high", "effect_size", "effect_kind", "p_value", "p_holm",
+                "reference"):
+        if col not in table.columns:
+            table[col] = None
+    table["group"] = table["group"].astype(str)
+    rows = [{k: (None if _missing(v) else v) for k, v in r.items()}
+            for r in table.to_dict("records")]
+    for r in rows:
+        r["is_reference"] = r["reference"] is not None and str(r["reference"]) == r["group"]
+    grouped = table["group"].nunique() > 1
+    bars = table[table["group"] != ALL_GROUP] if grouped else table
+    return {"source": source, "rows": rows, "figure": plots.metric_bars(bars),
+            "has_tests": source == "comparison"}
+
+
+# -- drift --------------------------------------------------------------------------------
+
+def _similarity_column(turns: pd.DataFrame) -> str | None:
+    """The per-turn similarity-to-task column, found by name (``task`` and ``sim``)."""
+    for c in turns.columns:
+        low = c.lower()
+        if "task" in low and "sim" in low and _is_score(turns[c]) and turns[c].notna().any():
+            return c
+    return None
+
+
+def _drift_scores(conv: pd.DataFrame, curves: pd.DataFrame, sim: str) -> tuple[pd.Series, str]:
+    ranked = [c for c in _DRIFT_NAMES if c in conv.columns]
+    ranked += [c for c in conv.columns if "drift" in c.lower() and c not in ranked]
+    for c in ranked:
+        if _is_score(conv[c]) and conv[c].notna().any():
+            return conv.set_index("conversation_id")[c].astype(float).dropna(), c
+    mean = curves.groupby("conversation_id")[sim].mean()
+    return (1.0 - mean).dropna(), f"1 − mean {sim}"
+
+
+def _drift(result: Any, k: int = N_DRIFT) -> dict[str, Any] | None:
+    turns, conv = result.turns, result.conversations
+    sim = _similarity_column(turns)
+    if sim is None or "conversation_id" not in turns.columns:
+        return None
+    curves = turns[["conversation_id", "turn_index", sim]].dropna()
+    scores, score_name = _drift_scores(conv, curves, sim)
+    scores = scores[scores.index.isin(curves["conversation_id"])].sort_values(
+        ascending=False, kind="mergesort")
+    if scores.empty:
+        return None
+    n_most = min(k, math.ceil(len(scores) / 2))
+    most = list(scores.index[:n_most])
+    least = list(scores.index[n_most:][::-1][:k])
+
+    def lines(ids: list) -> list[tuple[str, pd.DataFrame]]:
+        out = []
+        for cid in ids:
+            part = curves[curves["conversation_id"] == cid].sort_values("turn_index")
+            out.append((f"{cid} ({scores[cid]:.2f})",
+                        part.rename(columns={sim: "value"})[["turn_index", "value"]]))
+        return out
+
+    fig = plots.drift_curves({"most drifting": lines(most), "least drifting": lines(least)},
+                             y_label=sim)
+    info = conv.set_index("conversation_id")
+    shown = ["digression", "n_turns", "correct", "termination_reason"]
+    rows = []
+    for kind, ids in (("most", most), ("least", least)):
+        for cid in ids:
+            row = {"kind": kind, "conversation_id": str(cid), "drift": float(scores[cid])}
+            for c in shown:
+                v = info.at[cid, c] if c in info.columns and cid in info.index else None
+                row[c] = None if _missing(v) else v
+            rows.append(row)
+    return {"similarity_column": sim, "score_name": score_name, "figure": fig, "rows": rows,
+            "columns": [c for c in shown if c in info.columns], "n_scored": int(len(scores))}
+
+
+# -- termination, flagged turns, errors ------------------------------------------------------
+
+def _termination(result: Any) -> dict[str, Any] | None:
+    conv = result.conversations
+    if conv.empty or "termination_reason" not in conv.columns:
+        return None
+    reasons = conv["termination_reason"].astype("string").fillna(NONE_KEY)
+    counts = reasons.value_counts().rename(ALL_GROUP).to_frame()
+    _, values = _groups(result)
+    groups: list[str] = []
+    if values is not None:
+        groups = sorted(values.unique())
+        by_group = pd.crosstab(reasons, values).reindex(index=counts.index, fill_value=0)
+        counts = counts.join(by_group[groups])
+    totals = counts.sum(axis=0)
+    rows = [{"reason": str(reason),
+             "cells": [(int(counts.at[reason, c]), counts.at[reason, c] / totals[c])
+                       for c in counts.columns]} for reason in counts.index]
+    figure = plots.termination_bars(counts[groups] if groups else counts)
+    return {"columns": [str(c) for c in counts.columns], "rows": rows, "figure": figure,
+            "totals": [int(t) for t in totals]}
+
+
+def _clip(text: Any, limit: int) -> str:
+    s = "" if _missing(text) else str(text)
+    return s if len(s) <= limit else s[:limit] + f" … [{len(s) - limit} more characters]"
+
+
+def _flagged(turns: pd.DataFrame, limit: int = MAX_FLAGGED) -> dict[str, Any]:
+    flags = [c for c in turns.columns if c not in TURN_COLUMNS and _is_bool(turns[c])]
+    if not flags or turns.empty:
+        return {"flags": flags, "rows": [], "total": 0, "counts": {}}
+    hits = turns[flags].fillna(False).astype(bool)
+    any_hit = hits.any(axis=1)
+    chosen = turns[any_hit]
+    rows = []
+    for idx, t in chosen.head(limit).iterrows():
+        names = [f for f in flags if hits.at[idx, f]]
+        src = "" if _missing(t.get("source_path")) else str(t.get("source_path"))
+        if src and not _missing(t.get("source_line")):
+            src += f":{int(t['source_line'])}"
+        rows.append({"conversation_id": str(t["conversation_id"]),
+                     "turn_index": int(t["turn_index"]), "speaker": _clip(t.get("speaker"), 80),
+                     "role": _clip(t.get("role"), 40), "flags": names,
+                     "evidence": _clip(t.get("evidence"), MAX_CONTENT),
+                     "preview": _clip(" ".join(str(t.get("content") or "").split()), 100),
+                     "content": _clip(t.get("content"), MAX_CONTENT), "source": src})
+    counts = {f: int(hits[f].sum()) for f in flags}
+    return {"flags": flags, "rows": rows, "total": int(any_hit.sum()), "counts": counts}
+
+
+def _errors(errors: pd.DataFrame | None, limit: int = MAX_ERRORS) -> dict[str, Any]:
+    if errors is None or errors.empty:
+        return {"rows": [], "total": 0}
+    rows = [{k: ("" if _missing(v) else (int(v) if k == "line" else str(v)))
+             for k, v in r.items()} for r in errors.head(limit).to_dict("records")]
+    return {"rows": rows, "total": int(len(errors))}
+
+
+def _overview(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    items = [(k, v) for k, v in summary.items()
+             if isinstance(v, (int, float, str)) or (v is None and k.endswith(("_rate", "_mean")))]
+    if not summary.get("groups"):
+        items = [(k, v) for k, v in items if k != "group_by"]
+    if summary.get("detectors"):
+        items.append(("detectors", ", ".join(map(str, summary["detectors"]))))
+    return items
+
+
+# -- public API -----------------------------------------------------------------------------
+
+def render_report(result: Any, title: str = DEFAULT_TITLE) -> str:
+    """The report of ``result`` (an AuditResult or alike) as one self-contained HTML page."""
+    summary = dict(result.summary or {})
+    context = {
+        "title": title, "overview": _overview(summary), "metrics": _metrics(result),
+        "drift": _drift(result), "termination": _termination(result),
+        "flagged": _flagged(result.turns), "errors": _errors(getattr(result, "errors", None)),
+        "group_by": _groups(result)[0], "max_flagged": MAX_FLAGGED,
+    }
+    return _ENV.get_template("report.html.j2").render(**context)
+
+
+def write_report(result: Any, path: str | Path, title: str = DEFAULT_TITLE) -> Path:
+    """Render ``result`` and write it to ``path`` (UTF-8); return the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(result, title=title), encoding="utf-8")
+    return out
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict):  # pandas "split"/"columns" layouts, or {"rows": [...]}
+        data = data.get("rows", data.get("data", data))
+    return pd.DataFrame(data)
+
+
+def load_audit_dir(audit_dir: str | Path) -> Any:
+    """An AuditResult rebuilt from the files ``AuditResult.write`` left in ``audit_dir``."""
+    from artifactual.analysis.audit import AuditResult
+
+    root = Path(audit_dir)
+    needed = [root / "turns.parquet", root / "conversations.parquet", root / "summary.json"]
+    absent = [p.name for p in needed if not p.is_file()]
+    if absent:
+        raise InputError(f"not an audit output directory: {', '.join(absent)} missing",
+                         where=str(root),
+                         fix="point at a directory written by `artifactual audit --out DIR` "
+                             "or AuditResult.write(DIR)")
+    try:
+        summary = json.loads((root / "summary.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"summary.json is not valid JSON: {exc}", where=str(root),
+                         fix="re-run the audit to rewrite it") from None
+    errors_path = root / "errors.parquet"
+    tables = {"turns": pd.read_parquet(needed[0]), "conversations": pd.read_parquet(needed[1]),
+              "errors": pd.read_parquet(errors_path) if errors_path.is_file() else pd.DataFrame()}
+    comparison = next((_read_table(p) for p in (root / "comparison.parquet",
+                                                 root / "comparison.json") if p.is_file()), None)
+    names = {f.name for f in dataclasses.fields(AuditResult)}
+    result = AuditResult(summary=summary, **tables,
+                         **({"comparison": comparison} if "comparison" in names else {}))
+    if "comparison" not in names:
+        result.comparison = comparison  # type: ignore[attr-defined]
+    return result
+
+
+def report_from_dir(audit_dir: str | Path, path: str | Path | None = None,
+                    title: str = DEFAULT_TITLE) -> Path:
+    """Rebuild ``report.html`` from an audit directory's Parquet/JSON files; return its path.
+
+    ``path`` defaults to ``audit_dir/report.html``.
+    """
+    result = load_audit_dir(audit_dir)
+    return write_report(result, Path(audit_dir) / "report.html" if path is None else path,
+                        title=title)

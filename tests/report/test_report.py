@@ -1,0 +1,262 @@
+"""report.html: content checked against a real audit, rebuilt from files, rendered in Chromium."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from artifactual.analysis import audit, detector, registry
+from artifactual.analysis.compare import compare
+from artifactual.analysis.similarity import text_similarity
+from artifactual.errors import InputError
+from artifactual.records import (Conversation, Outcome, Provenance, Speaker, Turn,
+                                 record_to_json)
+from artifactual.report import load_audit_dir, render_report, report_from_dir, write_report
+
+CAMEL = Path(__file__).parents[1] / "fixtures" / "camel"
+CHROMIUM = Path("/usr/bin/chromium")
+TASKS = ["Plan raised beds for a small vegetable garden",
+         "Write a short poem about bees gathering honey",
+         "Design a rainwater tank for a garden shed"]
+HOSTILE = 'Solution: <script>alert("x")</script> & <b>bold</b>'
+
+
+def _conversation(i: int, strategy: str) -> Conversation:
+    """A 6-turn dialogue; later turns drift away from the task by ``i % 4`` words per turn."""
+    task = TASKS[i % 3]
+    words = task.split()
+    turns = []
+    for k in range(6):
+        kept = " ".join(words[:max(0, len(words) - k * (i % 4))])
+        text = (f"Instruction: {kept} and the weather." if k % 2 == 0
+                else f"Solution: {kept} then rest. Next request.")
+        if i == 4 and k == 2:
+            text = HOSTILE  # a user turn with the assistant marker: a role flip
+        turns.append(Turn(index=k, speaker="Grower" if k % 2 == 0 else "Helper", content=text))
+    return Conversation(
+        id=f"run-{i}", task=task, turns=turns,
+        termination_reason=["<CAMEL_TASK_DONE>", "max_turns_reached", "token_limit"][i % 3],
+        speakers=[Speaker(name="Grower", role="user"), Speaker(name="Helper", role="assistant")],
+        outcome=Outcome(correct=bool(i % 2)),
+        provenance=Provenance(generator="roleplay", strategy=strategy, model="tiny",
+                              backend="vllm", seed=i))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("run")
+    convs = [_conversation(i, ["camel", "camel-minimal"][i % 2]) for i in range(10)]
+    (root / "records.jsonl").write_text("".join(record_to_json(c) + "\n" for c in convs))
+    return root
+
+
+@pytest.fixture(scope="module")
+def result(run_dir: Path):
+    return audit([CAMEL / "good", CAMEL / "bad", run_dir])
+
+
+class _Tables(HTMLParser):
+    """Cell texts of every ``<table id=...>``: {id: [[cell, ...], ...]} (header rows too)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.row_attrs: dict[str, list[dict[str, str | None]]] = {}
+        self._table: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._table = dict(attrs).get("id") or "?"
+            self.tables[self._table], self.row_attrs[self._table] = [], []
+        elif tag == "tr" and self._table:
+            self.tables[self._table].append([])
+            self.row_attrs[self._table].append(dict(attrs))
+        elif tag in ("td", "th") and self._table:
+            self._cell = []
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._table and self._cell is not None:
+            self.tables[self._table][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _tables(html: str) -> _Tables:
+    parser = _Tables()
+    parser.feed(html)
+    return parser
+
+
+def _svgs(html: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"',
+                                                    html)]
+
+
+def test_report_content_matches_the_audit(result) -> None:
+    html = render_report(result, title="Garden <audit> & co")
+    assert "<title>Garden &lt;audit&gt; &amp; co</title>" in html
+    assert "Garden <audit>" not in html
+    # self-contained: nothing fetched from anywhere
+    assert not re.search(r'(?:src|href)="(?!data:|#)', html) and "<link" not in html
+    assert "@import" not in html and "url(" not in html
+    tables = _tables(html).tables
+    s = result.summary
+
+    metrics = {(r[0], r[1]): r for r in tables["metrics-table"][1:]}
+    for group, stats in [("(all)", s), *s["groups"].items()]:
+        row = metrics[("role_flip_rate", group)]
+        assert row[3] == f"{stats['role_flip_rate']:.3f}"
+        lo, hi = (float(v) for v in row[4].strip("[]").split(","))
+        assert lo <= float(row[3]) <= hi
+        assert int(row[2]) == stats["n_conversations"]
+    acc = result.conversations["correct"].dropna()
+    assert metrics[("accuracy", "(all)")][3] == f"{acc.mean():.3f}"
+
+    term = tables["termination-table"]
+    header = term[0]
+    assert header[:2] == ["reason", "(all)"] and sorted(header[2:]) == sorted(s["groups"])
+    counts = {r[0]: int(r[1].split()[0]) for r in term[1:-1]}
+    assert counts == s["termination_reasons"]
+    assert term[-1][1] == str(s["n_conversations"])
+
+    flagged = result.turns[result.turns["role_flip"] | result.turns["interruption"]]
+    rows = tables["flagged"][1:]
+    assert len(rows) == len(flagged) > 0
+    assert {(r[0].split()[0], int(r[1])) for r in rows} == set(
+        zip(flagged["conversation_id"], flagged["turn_index"]))
+    hostile = [r for r in rows if r[0].startswith("run-4") and r[1] == "2"]
+    assert hostile and "role_flip" in hostile[0][3] and HOSTILE in hostile[0][5]
+    assert '<script>alert("x")' not in html and "&lt;script&gt;alert(&#34;x&#34;)" in html
+
+    assert len(tables["errors-table"]) - 1 == len(result.errors) > 0
+    assert "No per-turn similarity-to-task column" in html and "drift-table" not in tables
+    figures = _svgs(html)
+    assert len(figures) == 2 and all(b"<svg" in f and b"</svg>" in f for f in figures)
+
+
+def _overlap_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register ``test_task_overlap``: per-turn word-overlap similarity to the task."""
+    monkeypatch.setattr(registry, "_DETECTORS", dict(registry._DETECTORS))
+
+    @detector("test_task_overlap")
+    def overlap(turns: pd.DataFrame, *, tasks: dict[str, str] | None = None) -> pd.DataFrame:
+        sims = [text_similarity(c, (tasks or {}).get(cid, ""))
+                for c, cid in zip(turns["content"], turns["conversation_id"])]
+        return pd.DataFrame({"task_similarity": pd.Series(sims, index=turns.index, dtype=float),
+                             "evidence": ""}, index=turns.index)
+
+
+def test_comparison_table_and_drift_curves(run_dir: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    _overlap_detector(monkeypatch)
+    tasks = {f"run-{i}": TASKS[i % 3] for i in range(10)}
+    res = audit(run_dir, detectors=("role_flip", "test_task_overlap"),
+                detector_params={"test_task_overlap": {"tasks": tasks}})
+    res.comparison = compare(res.conversations, ["role_flip", "task_similarity_mean"], "strategy")
+    html = render_report(res)
+    tables = _tables(html).tables
+
+    metrics = tables["metrics-table"]
+    assert metrics[0][-4:] == ["effect size", "kind", "p", "p (Holm)"]
+    comp = res.comparison.set_index(["metric", "group"])
+    for row in metrics[1:]:
+        group = row[1].replace(" reference", "")
+        want = comp.loc[(row[0], group)]
+        assert row[3] == f"{want['estimate']:.3f}"
+        assert ("reference" in row[1]) == (group == want["reference"])
+        assert row[8] == ("—" if np.isnan(want["p_holm"]) else f"{want['p_holm']:.3f}")
+
+    # drift = 1 - mean similarity (no drift column yet); most drifting listed first
+    sims = res.turns.groupby("conversation_id")["task_similarity"].mean()
+    drift = (1 - sims).sort_values(ascending=False, kind="mergesort")
+    rows = tables["drift-table"][1:]
+    most = [r for r in rows if r[0] == "most"]
+    least = [r for r in rows if r[0] == "least"]
+    assert len(most) == len(least) == 5
+    assert [r[1] for r in most] == list(drift.index[:5])
+    assert [r[1] for r in least] == list(drift.index[::-1][:5])
+    assert float(most[0][2]) == pytest.approx(drift.iloc[0], abs=1e-3)
+    assert float(most[0][2]) > float(least[0][2])
+    assert "task_similarity" in html and len(_svgs(html)) == 3
+
+
+def test_write_and_rebuild_from_dir(result, tmp_path: Path) -> None:
+    paths = result.write(tmp_path / "out")
+    page = paths["report"].read_text(encoding="utf-8")
+    assert paths["report"].name == "report.html" and page == render_report(result)
+    again = report_from_dir(tmp_path / "out", path=tmp_path / "again.html")
+    assert again.read_text(encoding="utf-8") == page
+    loaded = load_audit_dir(tmp_path / "out")
+    assert loaded.summary == result.summary and len(loaded.turns) == len(result.turns)
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "summary.json").write_text("{}")
+    with pytest.raises(InputError) as info:
+        report_from_dir(tmp_path / "half")
+    assert "turns.parquet" in str(info.value) and "audit --out" in str(info.value)
+
+
+def test_empty_audit_still_renders(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    path = write_report(audit(tmp_path / "empty"), tmp_path / "r.html")
+    html = path.read_text(encoding="utf-8")
+    assert "No metrics" in html and "No turn was flagged" in html
+    assert "None: every input was read." in html and _svgs(html) == []
+
+
+def test_analysis_does_not_import_report_eagerly() -> None:
+    code = ("import sys, artifactual.analysis; "
+            "bad = [m for m in sys.modules if m.startswith('artifactual.report')]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _chromium(url: str, *extra: str) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--no-first-run", f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+             *extra, url],
+            capture_output=True, text=True, timeout=300, check=True,
+            env={**os.environ, "HOME": profile})
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent "
+                    "(install Debian's browser: apt-get install -y chromium)")
+def test_renders_in_headless_chromium(result, tmp_path: Path) -> None:
+    path = write_report(result, tmp_path / "report.html")
+    dom = _chromium(f"{path.as_uri()}#filter=garden_flips", "--dump-dom").stdout
+    assert 'data-ready="1"' in dom  # the inline script ran to its end
+    rows = _tables(dom)
+    flagged = rows.tables["flagged"][1:]
+    shown = [r for r, a in zip(flagged, rows.row_attrs["flagged"][1:]) if "hidden" not in a]
+    assert 0 < len(shown) < len(flagged)
+    assert all("garden_flips" in " ".join(r) for r in shown)
+    assert re.search(rf'id="flag-count">{len(shown)}<', dom)
+
+    shot = tmp_path / "shot.png"
+    _chromium(path.as_uri(), f"--screenshot={shot}", "--window-size=1280,2000")
+    import matplotlib.image as mpimg
+
+    pixels = mpimg.imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2000, 1280)
+    header, page = pixels[:40].mean(), pixels[200:].mean()
+    assert header < 0.3 < 0.8 < page < 1.0  # dark header above a light, non-blank page
