@@ -78,13 +78,14 @@ def main() -> None:
     ap.add_argument("--max-messages", type=int, default=4)
     ap.add_argument("--max-tokens", type=int, default=48)
     ap.add_argument("--fixed-tokens", type=int, default=48)
+    ap.add_argument("--dtype", default="bfloat16")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
 
     from artifactual.assets import llm_dir
     from artifactual.generation.backends.vllm import EngineOptions, VLLMBackend
 
-    backend = VLLMBackend(str(llm_dir()), EngineOptions(dtype="bfloat16", max_model_len=2048, kv_cache_gib=2))
+    backend = VLLMBackend(str(llm_dir()), EngineOptions(dtype=args.dtype, max_model_len=2048, kv_cache_gib=2))
     backend.llm
     run_requests(backend, fixed_chats(4, 8), batched=True)  # warm-up
 
