@@ -69,6 +69,10 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
           out: Path = typer.Option(..., "--out", "-o", help="folder for tables and summary.json"),
           format: Optional[str] = typer.Option(None, "--format", help="input format (default: detect)"),
           group_by: Optional[str] = typer.Option("strategy", "--group-by", help="column to group by"),
+          speaker_pattern: Optional[str] = typer.Option(
+              None, "--speaker-pattern", metavar="REGEX",
+              help="plain transcripts: regex with a named group 'speaker' matched at each line's "
+                   "start (default: 'Name: text' lines)"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
     import pandas as pd
@@ -78,7 +82,7 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
     try:
         with _progress(quiet) as progress:
             result = artifactual.audit([str(p) for p in paths], format=format, group_by=group_by,
-                                       progress=progress)
+                                       progress=progress, speaker_pattern=speaker_pattern)
         result.write(out)
     except ArtifactualError as exc:
         _fail(exc)

@@ -5,6 +5,7 @@ and never imports :mod:`artifactual.generation`.
 """
 
 from artifactual.analysis import roles  # noqa: F401  (registers the "role_flip" detector)
+from artifactual.analysis import impersonation, repetition  # noqa: F401  (register detectors)
 from artifactual.analysis.audit import AuditResult, audit
 from artifactual.analysis.registry import (available_detectors, detector, get_detector,
                                            run_detector)

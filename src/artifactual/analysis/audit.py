@@ -67,12 +67,13 @@ class AuditResult:
 
 
 def _collect(paths: Iterable[str | Path], format: str | None, log: ErrorLog,
-             progress: ProgressFn | None) -> tuple[list[Conversation], int]:
+             progress: ProgressFn | None,
+             options: Mapping[str, Any] | None = None) -> tuple[list[Conversation], int]:
     convs: list[Conversation] = []
     first_seen: dict[str, str] = {}
     skipped = 0
     for p in paths:
-        for rec in read(p, format=format, errors=log):
+        for rec in read(p, format=format, errors=log, options=options):
             if not isinstance(rec, Conversation):
                 skipped += 1
                 continue
@@ -130,11 +131,14 @@ def audit(paths: str | Path | Iterable[str | Path], *,
           markers: Markers | Mapping[str, Any] | None = None,
           format: str | None = None, group_by: str | None = "strategy",
           progress: ProgressFn | None = None,
-          detector_params: Mapping[str, Mapping[str, Any]] | None = None) -> AuditResult:
+          detector_params: Mapping[str, Mapping[str, Any]] | None = None,
+          speaker_pattern: str | None = None) -> AuditResult:
     """Read every path, run ``detectors`` on each turn, and summarise per ``group_by``.
 
     ``markers`` configures the ``role_flip`` detector; ``detector_params`` gives
-    keyword arguments per detector name. Unreadable input lands in ``errors``.
+    keyword arguments per detector name. ``speaker_pattern`` (a regex with a named
+    group ``speaker``) splits plain-text transcripts into turns. Unreadable input
+    lands in ``errors``.
     """
     for name in detectors:
         get_detector(name)  # unknown names fail before any reading
@@ -147,7 +151,8 @@ def audit(paths: str | Path | Iterable[str | Path], *,
     if isinstance(paths, (str, Path)):
         paths = [paths]
     log = ErrorLog()
-    convs, skipped = _collect(paths, format, log, progress)
+    options = {"speaker_pattern": speaker_pattern} if speaker_pattern is not None else None
+    convs, skipped = _collect(paths, format, log, progress, options)
     turns, conversations = to_frames(convs)
     frames: dict[str, pd.DataFrame] = {}
     for i, name in enumerate(detectors, 1):

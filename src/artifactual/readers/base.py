@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, TypeVar
@@ -126,6 +126,14 @@ class Reader:
         """True when a file whose first JSON object is ``obj`` is in this format."""
         return False
 
+    def with_options(self, **options: Any) -> "Reader":
+        """This reader configured with reader options (e.g. ``speaker_pattern``).
+
+        Options a reader does not use are ignored, so one set of options can go to
+        every reader during auto-detection; a bad value raises InputError at once.
+        """
+        return self
+
     def sniff_file(self, path: Path, first_obj: Any | None) -> bool:
         """True when ``path`` is in this format; override for non-JSON formats."""
         return first_obj is not None and self.sniff(first_obj)
@@ -206,6 +214,11 @@ def _json_error(path: Path, text: str, exc: json.JSONDecodeError, line: int | No
                      fix="re-export or re-download this file; other files are still read")
 
 
+def _too_deep(path: Path, line: int | None) -> ReadError:
+    return ReadError(path=str(path), line=line, message="the JSON is nested too deeply to read",
+                     fix="flatten or drop this item; other items are still read")
+
+
 def iter_json(path: Path, log: ErrorLog) -> Iterator[tuple[Location, Any]]:
     """Yield ``(Location, object)`` for each JSON object in a .json or .jsonl file.
 
@@ -230,6 +243,9 @@ def iter_json(path: Path, log: ErrorLog) -> Iterator[tuple[Location, Any]]:
         else:
             log.add(_json_error(path, text, exc, None))
         return
+    except RecursionError:
+        log.add(_too_deep(path, None))
+        return
     if isinstance(data, list):
         for i, obj in enumerate(data, 1):
             yield Location(path, item=i), obj
@@ -246,11 +262,15 @@ def _iter_lines(path: Path, lines: Iterable[str], log: ErrorLog) -> Iterator[tup
         except json.JSONDecodeError as exc:
             log.add(_json_error(path, raw, exc, n))
             continue
+        except RecursionError:
+            log.add(_too_deep(path, n))
+            continue
         yield Location(path, line=n), obj
 
 
-def _detect(path: Path, log: ErrorLog) -> Reader | None:
+def _detect(path: Path, log: ErrorLog, readers: list[Reader] | None = None) -> Reader | None:
     """The reader whose sniff accepts the file's first object; None (and a ReadError) if none."""
+    readers = list(_READERS.values()) if readers is None else readers
     if path.name == RUN_RECORDS and "records" in _READERS:
         return _READERS["records"]
     first: Any | None = None
@@ -261,7 +281,7 @@ def _detect(path: Path, log: ErrorLog) -> Reader | None:
             break
         if first is None:
             return None  # nothing parseable: the real read reports why (or file is empty)
-    for r in _READERS.values():
+    for r in readers:
         if path.suffix in r.suffixes and r.sniff_file(path, first):
             return r
     log.add(path=str(path), line=line,
@@ -287,26 +307,32 @@ def _files(path: Path) -> list[Path]:
 
 
 def read(path: str | Path, *, format: str | None = None,
-         errors: ErrorLog | None = None) -> Iterator[Record]:
+         errors: ErrorLog | None = None,
+         options: Mapping[str, Any] | None = None) -> Iterator[Record]:
     """Read records from a file, a directory of files, or a run directory.
 
     ``format`` names a registered reader; by default each file is sniffed. Bad
     input goes to ``errors`` and reading goes on; without a log the first bad
-    item raises :class:`InputError`. A missing path raises at once.
+    item raises :class:`InputError`. A missing path raises at once. ``options`` go to
+    every reader's :meth:`Reader.with_options` (e.g. ``{"speaker_pattern": regex}``
+    for plain transcripts); an invalid option raises at once.
     """
     p = Path(path)
     if not p.exists():
         raise InputError("no such file or directory", where=str(p),
                          fix="check the path; pass a file, a directory or a run directory")
     _load_builtin_readers()
-    fixed = get_reader(format) if format is not None else None
+    opts = dict(options or {})
+    fixed = get_reader(format).with_options(**opts) if format is not None else None
+    readers = [r.with_options(**opts) for r in _READERS.values()] if fixed is None else []
     log = errors if errors is not None else _RaisingLog()
-    return _read(_files(p), fixed, log)
+    return _read(_files(p), fixed, log, readers)
 
 
-def _read(files: list[Path], fixed: Reader | None, log: ErrorLog) -> Iterator[Record]:
+def _read(files: list[Path], fixed: Reader | None, log: ErrorLog,
+          readers: list[Reader] | None = None) -> Iterator[Record]:
     for f in files:
-        r = fixed if fixed is not None else _detect(f, log)
+        r = fixed if fixed is not None else _detect(f, log, readers)
         if r is not None:
             yield from r.read_file(f, log)
         elif f.suffix in _JSON_SUFFIXES:
@@ -345,6 +371,9 @@ class RecordsReader(Reader):
                                  "artifactual.records.record_to_json") from None
         except ValueError as exc:
             raise InputError(str(exc), fix=f"set 'kind' to one of {', '.join(_KINDS)}") from None
+        except TypeError:  # e.g. a list as 'kind'
+            raise InputError(f"invalid record kind {obj.get('kind')!r}",
+                             fix=f"set 'kind' to one of {', '.join(_KINDS)}") from None
         if isinstance(rec, Conversation) and rec.source is None:
             rec.source = Source(format="records", path=str(loc.path), line=loc.line)
         return rec
