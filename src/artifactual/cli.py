@@ -19,6 +19,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Generate synthetic LLM data and audit it for artifacts.")
 models_app = typer.Typer(no_args_is_help=True, help="Embedded default models.")
 app.add_typer(models_app, name="models")
+runs_app = typer.Typer(no_args_is_help=True, help="Inspect run directories.")
+app.add_typer(runs_app, name="runs")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -126,6 +128,46 @@ def models_prepare(quiet: bool = typer.Option(False, "--quiet", "-q")) -> None:
     except ArtifactualError as exc:
         _fail(exc)
     console.print_json(json.dumps(paths))
+
+
+@runs_app.command("show")
+def runs_show(run_dir: Path = typer.Argument(..., help="a run directory (generate --out)"),
+              as_json: bool = typer.Option(False, "--json", help="print the totals as JSON")) -> None:
+    """Print a run's totals: records, status, tokens per model, cost, sessions."""
+    from artifactual.generation.run import run_summary
+
+    try:
+        info = run_summary(run_dir)
+    except ArtifactualError as exc:
+        _fail(exc)
+    if as_json:
+        console.print_json(json.dumps(info))
+        return
+    console.print(f"[bold]{info['name']}[/bold] ({info['generator']}, backend {info['backend']}, "
+                  f"model {info['model']}) in {info['dir']}")
+    console.print(f"status {info['status']}; {info['n_records']} records, {info['n_errors']} errors; "
+                  f"created {info['created_at']}, finished {_fmt(info['finished_at'])}")
+    cost = info["cost"] or {}
+    usage = Table(title="Tokens per model")
+    for col in ("model", "prompt_tokens", "completion_tokens", "cost"):
+        usage.add_column(col, justify="left" if col == "model" else "right")
+    for model, u in sorted(info["usage"].items()):
+        c = (cost.get("per_model") or {}).get(model)
+        usage.add_row(model, str(u.get("prompt_tokens", 0)), str(u.get("completion_tokens", 0)),
+                      f"{c['total']:.6f} {cost.get('currency') or ''}".strip() if c else "–")
+    console.print(usage)
+    if cost:
+        console.print(f"total cost: {cost.get('total', 0):.6f} {cost.get('currency') or ''}".rstrip()
+                      + (f" (no price for {', '.join(cost['unpriced'])})" if cost.get("unpriced") else ""))
+    sessions = Table(title="Sessions (one per generate call)")
+    keys = ["dialogues_generated", "dialogues_skipped", "requests_sent", "requests_cached",
+            "completion_tokens", "seconds"]
+    for k in ["#", "backend", "generated", "skipped", "sent", "cached", "new tokens", "seconds", "retries"]:
+        sessions.add_column(k, justify="right")
+    for i, sess in enumerate(info["sessions"]):
+        sessions.add_row(str(i), str(sess.get("backend", "–")), *[_fmt(sess.get(k)) for k in keys],
+                         _fmt((sess.get("backend_stats") or {}).get("retries")))
+    console.print(sessions)
 
 
 def main() -> None:

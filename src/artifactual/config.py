@@ -7,16 +7,17 @@ naming the file, the field (and YAML line where known) and the fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from artifactual.errors import ConfigError
+from artifactual.generation.backends.openai import OpenAIOptions
 from artifactual.generation.backends.vllm import EngineOptions
 from artifactual.records import Sampling
 
-__all__ = ["RunConfig", "load_config", "parse_config", "section_of"]
+__all__ = ["RunConfig", "CostPer1k", "load_config", "parse_config", "section_of"]
 
 
 class _Strict(BaseModel):
@@ -28,12 +29,23 @@ class AuditOptions(_Strict):
     group_by: str | None = "strategy"
 
 
+class CostPer1k(_Strict):
+    """Price per 1,000 tokens, for the manifest's cost totals."""
+
+    prompt: float = Field(0.0, ge=0)
+    completion: float = Field(0.0, ge=0)
+    currency: str = "USD"
+
+
 class RunConfig(_Strict):
     name: str
     generator: str = "roleplay"
     model: str = "default"
-    backend: str = "vllm"
-    engine: EngineOptions = Field(default_factory=EngineOptions)
+    backend: Literal["vllm", "openai", "langchain"] = "vllm"
+    engine: EngineOptions = Field(default_factory=EngineOptions)  # backend: vllm
+    openai: OpenAIOptions = Field(default_factory=OpenAIOptions)  # backend: openai | langchain
+    # one price for every model, or {model name: price}
+    cost_per_1k: CostPer1k | dict[str, CostPer1k] | None = None
     sampling: Sampling = Field(default_factory=Sampling)
     strategies: list[str] = Field(default_factory=lambda: ["camel"], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)

@@ -16,7 +16,7 @@ from artifactual.generation.registry import RecordContext, get_generator
 from artifactual.generation.scheduler import Scheduler, StepStats
 from artifactual.generation.store import RunStore
 
-__all__ = ["generate", "GenerateResult", "Progress"]
+__all__ = ["generate", "GenerateResult", "Progress", "make_run_backend", "run_summary"]
 
 Progress = Callable[[str, int, int], None]  # (description, completed, total)
 
@@ -63,10 +63,13 @@ def _model_label(cfg: RunConfig) -> str:
 
 
 def make_run_backend(cfg: RunConfig) -> Backend:
-    """The backend a config asks for, on the resolved model."""
-    from artifactual.assets import resolve_llm
+    """The backend a config asks for: vLLM on the resolved model path, or a served model
+    name (``default`` = the embedded model's name) on an OpenAI-compatible server."""
+    if cfg.backend == "vllm":
+        from artifactual.assets import resolve_llm
 
-    return make_backend(cfg.backend, resolve_llm(cfg.model), **cfg.engine.model_dump())
+        return make_backend("vllm", resolve_llm(cfg.model), **cfg.engine.model_dump())
+    return make_backend(cfg.backend, _model_label(cfg), **cfg.openai.model_dump())
 
 
 def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
@@ -85,10 +88,12 @@ def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
         if progress:
             progress(cfg.generator, n_skipped, len(sessions))
         if not todo:
-            store.finish(n_records=len(store.done_ids), usage=_usage(store))
+            usage = _usage(store)
+            store.finish(n_records=len(store.done_ids), usage=usage, cost=_cost(usage, cfg.cost_per_1k))
             return GenerateResult(Path(out), len(sessions), 0, n_skipped)
         engine = backend or make_run_backend(cfg)
-        ctx = RecordContext(model=_model_label(cfg), backend=cfg.backend, engine=engine.info())
+        ctx = RecordContext(model=_model_label(cfg), backend=getattr(engine, "name", cfg.backend),
+                            engine=engine.info())
         store.manifest["engine"] = ctx.engine
         done = [n_skipped]
 
@@ -102,13 +107,18 @@ def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
             store.error(record_id=d.id, error=r.error, finish_reason=r.finish_reason)
 
         sched = Scheduler(engine, store.cache, on_finished=finished, on_error=failed)
+        stats0 = dict(getattr(engine, "stats", {}))  # retries/errors counted by the backend
         asyncio.run(sched.run(todo))
         result = GenerateResult(Path(out), len(sessions), len(todo), n_skipped, sched.stats)
         store.manifest.setdefault("sessions", []).append({
             "dialogues_generated": len(todo), "dialogues_skipped": n_skipped,
             "requests_sent": result.requests_sent, "requests_cached": result.requests_cached,
-            "completion_tokens": result.completion_tokens, "seconds": round(result.seconds, 3)})
-        store.finish(n_records=len(store.done_ids), usage=_usage(store))
+            "completion_tokens": result.completion_tokens, "seconds": round(result.seconds, 3),
+            "backend": ctx.backend,
+            "backend_stats": {k: v - stats0.get(k, 0)
+                              for k, v in getattr(engine, "stats", {}).items()}})
+        usage = _usage(store)
+        store.finish(n_records=len(store.done_ids), usage=usage, cost=_cost(usage, cfg.cost_per_1k))
         return result
     finally:
         store.close()
@@ -125,3 +135,54 @@ def _usage(store: RunStore) -> dict[str, dict[str, int]]:
         t["prompt_tokens"] += p.usage.prompt_tokens
         t["completion_tokens"] += p.usage.completion_tokens
     return totals
+
+
+def _cost(usage: dict[str, dict[str, int]], price) -> dict | None:
+    """Cost per model and in total from ``cost_per_1k`` (one price, or one per model); None
+    when no price is configured. Models without a price are listed under ``unpriced``."""
+    if price is None:
+        return None
+    out: dict = {"currency": None, "per_model": {}, "total": 0.0, "unpriced": []}
+    for model, u in sorted(usage.items()):
+        p = price.get(model) if isinstance(price, dict) else price
+        if p is None:
+            out["unpriced"].append(model)
+            continue
+        out["currency"] = out["currency"] or p.currency
+        prompt = u["prompt_tokens"] / 1000 * p.prompt
+        completion = u["completion_tokens"] / 1000 * p.completion
+        out["per_model"][model] = {"prompt": round(prompt, 6), "completion": round(completion, 6),
+                                   "total": round(prompt + completion, 6)}
+        out["total"] += prompt + completion
+    out["total"] = round(out["total"], 6)
+    return out
+
+
+def run_summary(out: str | Path) -> dict:
+    """What ``artifactual runs show`` prints: the manifest's totals plus record and error counts."""
+    import json
+
+    from artifactual.errors import RunStoreError
+
+    root = Path(out)
+    path = root / "manifest.json"
+    if not path.is_file():
+        raise RunStoreError("no manifest.json here: not a run directory", where=str(root),
+                            fix="pass the --out directory of an `artifactual generate` run")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunStoreError(f"manifest is not valid JSON ({exc})", where=str(path),
+                            fix="restore it from a backup or re-run the config into a new directory") from exc
+
+    def count(name: str) -> int:
+        p = root / name
+        return sum(1 for line in p.open(encoding="utf-8") if line.strip()) if p.exists() else 0
+
+    config = manifest.get("config") or {}
+    return {"dir": str(root), "name": config.get("name"), "generator": config.get("generator"),
+            "backend": config.get("backend"), "model": config.get("model"),
+            "status": manifest.get("status"), "created_at": manifest.get("created_at"),
+            "finished_at": manifest.get("finished_at"), "n_records": count("records.jsonl"),
+            "n_errors": count("errors.jsonl"), "usage": manifest.get("usage") or {},
+            "cost": manifest.get("cost"), "sessions": manifest.get("sessions") or []}
