@@ -71,12 +71,17 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
           out: Path = typer.Option(..., "--out", "-o", help="folder for tables and summary.json"),
           format: Optional[str] = typer.Option(None, "--format", help="input format (default: detect)"),
           group_by: Optional[str] = typer.Option("strategy", "--group-by", help="column to group by"),
+          kind: str = typer.Option("conversations", "--kind",
+                                   help="conversations | text | labels | preferences | instructions"),
           speaker_pattern: Optional[str] = typer.Option(
               None, "--speaker-pattern", metavar="REGEX",
               help="plain transcripts: regex with a named group 'speaker' matched at each line's "
                    "start (default: 'Name: text' lines)"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
+    if kind != "conversations":  # texts, labels, preferences, instructions
+        _run_kind(kind, [str(p) for p in paths], out, quiet)
+        return
     import pandas as pd
 
     import artifactual
@@ -116,6 +121,86 @@ def _print_summary(summary: dict) -> None:
         reasons = ", ".join(f"{k}:{v}" for k, v in sorted((s.get("termination_reasons") or {}).items()))
         table.add_row(str(name), *[_fmt(s.get(k)) for k in keys], reasons)
     console.print(table)
+
+
+def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool = False,
+              reference: Optional[str] = None, judges: Optional[list[str]] = None,
+              config: Optional[Path] = None, data: Optional[Path] = None) -> None:
+    """``audit --kind`` / ``compare``: run, write, print the estimates table."""
+    from artifactual.analysis import kinds
+
+    try:
+        with _progress(quiet) as progress:
+            if config is not None:
+                result = kinds.run_compare_config(config, data, progress=progress)
+            elif compare:
+                result = kinds.compare_kind(kind, paths, reference=reference, judges=judges,
+                                            progress=progress)
+            else:
+                result = kinds.audit_kind(kind, paths, reference=reference, judges=judges,
+                                          progress=progress)
+        result.write(out)
+    except ArtifactualError as exc:
+        _fail(exc)
+    table = Table(title=f"{result.kind}: estimates with 95% CIs"
+                  + (" (effect vs reference, Holm p)" if "p_holm" in result.comparison else ""))
+    cols = [c for c in ("metric", "group", "n", "estimate", "ci_low", "ci_high", "effect_size",
+                        "p_holm") if c in result.comparison.columns]
+    for c in cols:
+        table.add_column(c, justify="left" if c in ("metric", "group") else "right")
+    for row in result.comparison.head(60).to_dict("records"):
+        table.add_row(*[_fmt(None if isinstance(row[c], float) and row[c] != row[c] else row[c])
+                        for c in cols])
+    console.print(table)
+    if len(result.comparison) > 60:
+        console.print(f"... {len(result.comparison) - 60} more rows in {out / 'comparison.parquet'}")
+    if len(result.errors):
+        err_console.print(f"[yellow]{len(result.errors)} input problem(s)[/yellow]; see "
+                          f"{out / 'errors.parquet'}")
+    console.print(f"wrote {out}")
+
+
+@app.command()
+def compare(paths: Optional[list[str]] = typer.Argument(
+                None, help="inputs, one group each: PATH or NAME=PATH"),
+            kind: Optional[str] = typer.Option(
+                None, "--kind", help="text | labels | preferences | instructions"),
+            out: Path = typer.Option(..., "--out", "-o", help="folder for tables and summary.json"),
+            config: Optional[Path] = typer.Option(
+                None, "--config", "-c", help="a compare config (configs/compare_*.yaml)"),
+            data: Optional[Path] = typer.Option(
+                None, "--data", help="base folder of the config's inputs (e.g. ../shared/data)"),
+            reference: Optional[str] = typer.Option(
+                None, "--reference", help="reference group (default: human)"),
+            judge: Optional[list[str]] = typer.Option(
+                None, "--judge", help="preferences: keep only this judge (repeatable)"),
+            quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
+    """Compare human and LLM data of one kind: estimates, CIs, effect sizes, Holm p-values."""
+    if config is None and (kind is None or not paths):
+        err_console.print("[red]error:[/red] give --kind and input paths, or --config FILE")
+        raise typer.Exit(2)
+    _run_kind(kind or "", list(paths or []), out, quiet, compare=True, reference=reference,
+              judges=judge, config=config, data=data)
+
+
+@app.command()
+def reproduce(data: Path = typer.Option(..., "--data", help="folder holding llm-artifacts/ "
+                                                            "(e.g. ../shared/data)"),
+              notes: bool = typer.Option(True, "--notes/--no-notes", help="list row notes")) -> None:
+    """Recompute the paper's figures from its released files; exit 1 on any mismatch."""
+    from artifactual.analysis.reproduce import format_table, mismatches
+    from artifactual.analysis.reproduce import reproduce as recompute
+
+    try:
+        table = recompute(data)
+    except ArtifactualError as exc:
+        _fail(exc)
+    typer.echo(format_table(table, notes=notes))
+    bad = mismatches(table)
+    if len(bad):
+        err_console.print(f"[red]{len(bad)} figure(s) do not match the paper[/red]")
+        raise typer.Exit(1)
+    typer.echo(f"\nall {int(table['ok'].map(lambda v: v is True).sum())} checked figures match")
 
 
 @models_app.command("prepare")

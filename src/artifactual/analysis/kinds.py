@@ -1,0 +1,426 @@
+"""``audit --kind`` and ``compare --kind`` for texts, labels, preferences and instructions.
+
+:func:`audit_kind` reads the inputs, runs that kind's audits and returns a
+:class:`KindResult` (tables, ``summary``, ``errors`` and a ``comparison`` table of
+estimates with bootstrap CIs). :func:`compare_kind` does the same and adds statistics
+between groups (effect sizes, Holm-corrected p-values); the reference group is ``human``
+when present. Groups: an input given as ``NAME=PATH`` (or ``Input(path, group=NAME)``) is
+group NAME; otherwise a record's origin (texts, instructions) or judge (preferences).
+
+=============  ============================================================================
+text           per text: :mod:`.style` columns, discourse graph stats (:mod:`.discourse`)
+               and motif profile (:mod:`.motifs`); every text parsed once. Compare: style
+               and edge-share metrics by group (paired Wilcoxon on ``source_id`` when every
+               text has one and the groups share them), motif JS divergence + per motif.
+labels         wide label CSV or Label records -> :func:`.labels.audit_labels`; compare:
+               per-item std and all-identical flag, model vs human, paired by item.
+preferences    CoBBLEr rankings (JSON file or folder), pair CSV (output1, output2,
+               target; judge = NAME or file stem), MT-Bench CSV, or Preference records ->
+               :func:`.preferences.audit_preferences`; compare: first-position wins,
+               longer-response wins and ties per judge vs the reference judge.
+instructions   :func:`.instructions.audit_instructions` (flag rates per group with CIs).
+=============  ============================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from artifactual.errors import AnalysisError, ConfigError, InputError
+from artifactual.readers import ErrorLog, read
+from artifactual.readers.texts import csv_header
+from artifactual.records import Instruction, Label, Preference, Text
+
+__all__ = ["KINDS", "Input", "KindResult", "audit_kind", "compare_kind", "parse_input",
+           "text_table", "CompareConfig", "load_compare_config", "run_compare_config"]
+
+KINDS = ("text", "labels", "preferences", "instructions")
+ProgressFn = Callable[[str, int, "int | None"], None]
+
+
+@dataclass(frozen=True)
+class _Options:
+    reference: str | None = None
+    judges: Sequence[str] | None = None
+    seed: int = 0
+    progress: ProgressFn | None = None
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input path; ``group`` names its corpus (or judge, for preference pair CSVs)."""
+
+    path: Path
+    group: str | None = None
+    format: str | None = None
+
+
+def parse_input(spec: str | Path | Input) -> Input:
+    """``Input`` from ``PATH`` or ``NAME=PATH`` (a path containing '=' wins if it exists)."""
+    if isinstance(spec, Input):
+        return spec
+    text = str(spec)
+    if "=" in text and not Path(text).exists():
+        name, _, path = text.partition("=")
+        return Input(Path(path), name.strip() or None)
+    return Input(Path(text))
+
+
+@dataclass
+class KindResult:
+    """Tables and summary of one ``audit --kind`` or ``compare --kind`` run."""
+
+    kind: str
+    tables: dict[str, pd.DataFrame]
+    summary: dict[str, Any]
+    errors: pd.DataFrame
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write each table and ``comparison`` as Parquet, ``errors.parquet``,
+        ``summary.json`` and ``report.html``; return the paths."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, Path] = {}
+        for name, table in {**self.tables, "comparison": self.comparison,
+                            "errors": self.errors}.items():
+            paths[name] = out / f"{name}.parquet"
+            _parquet(table, paths[name])
+        paths["summary"] = out / "summary.json"
+        paths["summary"].write_text(json.dumps(_plain(self.summary), indent=2) + "\n",
+                                    encoding="utf-8")
+        paths["report"] = _report(self, out / "report.html")
+        return paths
+
+
+def _parquet(table: pd.DataFrame, path: Path) -> None:
+    t = table.copy()
+    if not isinstance(t.index, pd.RangeIndex):
+        t = t.reset_index()
+    t.columns = [str(c) for c in t.columns]
+    for c in t.columns:
+        if t[c].dtype == object and t[c].map(lambda v: isinstance(v, (list, tuple))).any():
+            t[c] = t[c].map(lambda v: json.dumps(_plain(v)) if v is not None else None)
+    t.to_parquet(path, index=False)
+
+
+def _plain(v: Any) -> Any:
+    """JSON-ready: str keys, lists, Python scalars, None for NaN/inf."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    v = v.item() if isinstance(v, np.generic) else v
+    return None if isinstance(v, float) and not np.isfinite(v) else v
+
+
+def _report(result: KindResult, path: Path) -> Path:
+    """The shared HTML report, fed with this kind's main table as its 'turns'."""
+    from artifactual.report import write_report
+
+    main = next(iter(result.tables.values()), pd.DataFrame())
+    flags = [c for c in main.columns
+             if pd.api.types.is_bool_dtype(main[c]) and c != "is_classification"]
+    text_col = next((c for c in ("text", "output", "a") if c in main.columns), None)
+    turns = pd.DataFrame({
+        "conversation_id": main.get("id", main.get("item_id", pd.Series(main.index))).astype(str),
+        "turn_index": 0, "speaker": main.get("group", "").astype(str) if "group" in main else "",
+        "role": main.get("origin", ""), "content": main[text_col] if text_col else "",
+        **{c: main[c] for c in flags},
+        "evidence": main["evidence"] if "evidence" in main else ""})
+    summary = {k: v for k, v in result.summary.items() if not isinstance(v, (dict, list))}
+    shim = SimpleNamespace(turns=turns, conversations=pd.DataFrame({"conversation_id": []}),
+                           errors=result.errors, summary=summary, comparison=result.comparison)
+    return write_report(shim, path, title=f"artifactual {result.kind} audit")
+
+
+# -------------------------------------------------------------------- reading
+
+def _records(inputs: list[Input], cls: type, log: ErrorLog) -> list[tuple[Any, str | None]]:
+    return [(rec, inp.group) for inp in inputs
+            for rec in read(inp.path, format=inp.format, errors=log) if isinstance(rec, cls)]
+
+
+def _need_rows(n: int, kind: str, inputs: list[Input], log: ErrorLog) -> None:
+    if n == 0:
+        raise InputError(f"no {kind} records were read ({len(log)} input problem(s))",
+                         where=", ".join(str(i.path) for i in inputs),
+                         fix=f"pass files in a {kind} format (see artifactual.analysis.kinds)")
+
+
+def _log_rows(log: ErrorLog, rows: list[dict[str, Any]]) -> None:
+    for r in rows:
+        log.add(path=str(r["path"]), line=r.get("line"), record_id=r.get("record_id"),
+                message=r["message"], fix=r.get("fix") or "")
+
+
+# -------------------------------------------------------------------- text
+
+def text_table(frame: pd.DataFrame, *, batch_size: int = 64,
+               progress: ProgressFn | None = None) -> pd.DataFrame:
+    """Style columns, graph stats and motif profile per row of ``frame`` (needs ``text``);
+    each text is parsed once and its docs feed both the style and discourse passes."""
+    from artifactual.analysis.discourse import (discourse_graph, find_connectives, graph_stats,
+                                                parse_texts)
+    from artifactual.analysis.motifs import motif_table
+    from artifactual.analysis.style import style_row
+
+    docs = parse_texts(frame["text"].tolist(), batch_size=batch_size, progress=progress)
+    style, graphs = [], []
+    for doc in docs:
+        conns = find_connectives(doc)
+        style.append(style_row(doc, conns))
+        graphs.append(discourse_graph(doc, connectives=conns))
+    stats = pd.DataFrame([graph_stats(g) for g in graphs], index=frame.index)
+    motifs = motif_table(graphs, index=frame.index).drop(columns="n_edges")
+    return pd.concat([frame, pd.DataFrame(style, index=frame.index), stats, motifs], axis=1)
+
+
+def _text_frame(inputs: list[Input], log: ErrorLog) -> pd.DataFrame:
+    recs = _records(inputs, Text, log)
+    _need_rows(len(recs), "text", inputs, log)
+    return pd.DataFrame([{"id": r.id, "group": g or r.origin, "origin": r.origin,
+                          "source_id": r.source_id, "text": r.text} for r, g in recs])
+
+
+def _reference(groups: Sequence[Any], reference: str | None) -> str:
+    if reference is not None:
+        return reference
+    return "human" if "human" in groups else str(groups[0])
+
+
+def _paired(table: pd.DataFrame, ref: str) -> bool:
+    if table["source_id"].isna().any():
+        return False
+    keys = {g: set(p["source_id"]) for g, p in table.groupby("group")}
+    return len(keys) > 1 and all(keys[g] & keys[ref] for g in keys if g != ref)
+
+
+def _text(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Options) -> KindResult:
+    from artifactual.analysis.compare import compare
+    from artifactual.analysis.motifs import compare_motifs, motif_columns
+    from artifactual.analysis.style import STYLE_COLUMNS
+
+    table = text_table(_text_frame(inputs, log), progress=o.progress)
+    groups = list(pd.unique(table["group"]))
+    ref = _reference(groups, o.reference)
+    edge_cols = [c for c in table.columns if c.startswith("edges_")]
+    metrics = [*STYLE_COLUMNS, "n_units", *edge_cols]
+    paired = "source_id" if compare_groups and _paired(table, ref) else None
+    comparison = compare(table, metrics, "group", reference=ref, seed=o.seed, paired_by=paired)
+    tables = {"texts": table}
+    summary: dict[str, Any] = {"kind": "text", "n_texts": len(table), "groups": groups,
+                               "reference": ref, "paired_by": paired,
+                               "means": {str(g): {m: float(p[m].mean()) for m in metrics}
+                                         for g, p in table.groupby("group")}}
+    if compare_groups and len(groups) > 1 and motif_columns(table):
+        mc = compare_motifs(table.assign(n_edges=table["n_edges"].astype(int)), "group",
+                            reference=ref, paired_by=paired, seed=o.seed)
+        tables.update(motif_divergence=mc.divergence, motif_comparison=mc.per_motif)
+        summary["motif_js_divergence"] = mc.divergence.to_dict("records")
+    return KindResult("text", tables, summary, log.to_frame(), comparison)
+
+
+# -------------------------------------------------------------------- labels
+
+def _labels(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Options) -> KindResult:
+    from artifactual.analysis.compare import compare
+    from artifactual.analysis.labels import audit_labels, labels_to_wide
+    from artifactual.readers.labels import read_wide_labels
+
+    parts = []
+    for inp in inputs:
+        if inp.path.suffix == ".csv":
+            wide, errors = read_wide_labels(inp.path)
+            _log_rows(log, errors)
+        else:
+            wide = labels_to_wide(r for r, _ in _records([inp], Label, log))
+        parts.append(wide.assign(group=inp.group or inp.path.stem))
+    wide = pd.concat(parts, ignore_index=True)
+    if len(inputs) > 1:
+        wide["item_id"] = wide["group"].astype(str) + ":" + wide["item_id"].astype(str)
+    _need_rows(len(wide), "label", inputs, log)
+    la = audit_labels(wide)
+    items = la.items.assign(group=wide["group"].to_numpy())
+    long = pd.concat([pd.DataFrame({"item_id": items["item_id"], "side": side,
+                                    "std": items[f"{side}_std"],
+                                    "identical": items[f"{side}_identical"].astype(bool)})
+                      for side in ("human", "model")], ignore_index=True)
+    comparison = compare(long, ["std", "identical"], "side", reference=o.reference or "human",
+                         seed=o.seed, paired_by="item_id" if compare_groups else None)
+    tables = {"items": items, "flips": la.flips, "distribution": la.distribution}
+    summary = {"kind": "labels", **la.summary, "notes": la.notes}
+    return KindResult("labels", tables, summary, log.to_frame(), comparison)
+
+
+# -------------------------------------------------------------------- preferences
+
+def _preference_frame(inp: Input, log: ErrorLog) -> pd.DataFrame:
+    from artifactual.analysis.preferences import preferences_to_frame
+    from artifactual.readers.preferences import (cobbler_pairs, read_cobbler, read_mtbench,
+                                                 read_pair_csv)
+
+    p = inp.path
+    if p.suffix == ".json" or (p.is_dir() and any(p.glob("*.json"))):  # CoBBLEr rankings
+        rankings, errors = read_cobbler(p)
+        _log_rows(log, errors)
+        return cobbler_pairs(rankings)
+    if p.suffix == ".csv":
+        if {"output1", "output2", "target"} <= csv_header(p):
+            frame, errors = read_pair_csv(p, judge=inp.group or p.stem)
+        else:
+            frame, errors = read_mtbench(p)
+        _log_rows(log, errors)
+        return frame
+    return preferences_to_frame(r for r, _ in _records([inp], Preference, log))
+
+
+def _preferences(inputs: list[Input], log: ErrorLog, compare_groups: bool,
+                 o: _Options) -> KindResult:
+    from artifactual.analysis.compare import compare
+    from artifactual.analysis.preferences import audit_preferences
+
+    frame = pd.concat([_preference_frame(i, log) for i in inputs], ignore_index=True)
+    if o.judges:
+        frame = frame[frame["judge"].isin(o.judges)].reset_index(drop=True)
+    _need_rows(len(frame), "preference", inputs, log)
+    judges = list(pd.unique(frame["judge"]))
+    ref = _reference(judges, o.reference)
+    pa = audit_preferences(frame, reference=ref)
+    la, lb = frame["a"].astype(str).str.split().str.len(), frame["b"].astype(str).str.split().str.len()
+    decided = frame["choice"].isin(["a", "b"])
+    longer = np.where(la > lb, frame["choice"] == "a", frame["choice"] == "b")
+    rows = frame[["id", "judge", "choice"]].assign(
+        first_position_win=pd.Series(np.where(decided, frame["choice"] == "a", None), dtype=object),
+        longer_win=pd.Series(np.where(decided & (la != lb), longer, None), dtype=object),
+        tie=frame["choice"] == "tie")
+    comparison = compare(rows, ["first_position_win", "longer_win", "tie"], "judge",
+                         reference=ref, seed=o.seed)
+    tables = {"judgments": frame.assign(group=frame["judge"]), "judges": pa.judges}
+    notes = ["CoBBLEr pairs come from rankings: their first position is the pairing's, not "
+             "what a judge saw"] if "model_a" in frame and frame["model_a"].notna().any() else []
+    return KindResult("preferences", tables, {"kind": "preferences", **pa.summary,
+                                              "notes": notes}, log.to_frame(), comparison)
+
+
+# -------------------------------------------------------------------- instructions
+
+def _instructions(inputs: list[Input], log: ErrorLog, compare_groups: bool,
+                  o: _Options) -> KindResult:
+    from artifactual.analysis.instructions import audit_instructions, instructions_frame
+
+    recs = _records(inputs, Instruction, log)
+    _need_rows(len(recs), "instruction", inputs, log)
+    frame = instructions_frame(r for r, _ in recs)
+    frame["group"] = [g or r.origin for r, g in recs]
+    groups = list(pd.unique(frame["group"]))
+    ia = audit_instructions(frame, reference=_reference(groups, o.reference), seed=o.seed,
+                            progress=o.progress)
+    tables = {"records": ia.records, "diversity": ia.diversity, "similarity": ia.similarity}
+    return KindResult("instructions", tables, {"kind": "instructions", **ia.summary},
+                      log.to_frame(), ia.rates)
+
+
+_RUNNERS = {"text": _text, "labels": _labels, "preferences": _preferences,
+            "instructions": _instructions}
+
+
+def _run(kind: str, paths: Sequence[str | Path | Input], compare_groups: bool,
+         options: _Options) -> KindResult:
+    if kind not in _RUNNERS:
+        raise AnalysisError(f"unknown kind {kind!r}", fix=f"use one of: {', '.join(KINDS)}")
+    inputs = [parse_input(p) for p in paths]
+    if not inputs:
+        raise InputError("no input paths", fix="pass at least one file or folder")
+    for inp in inputs:
+        if not inp.path.exists():
+            raise InputError("no such file or directory", where=str(inp.path),
+                             fix="check the path (NAME=PATH names a group)")
+    result = _RUNNERS[kind](inputs, ErrorLog(), compare_groups, options)
+    if not compare_groups:  # an audit reports estimates and CIs, not tests
+        result.comparison = result.comparison.drop(columns=["effect_size", "p_value", "p_holm"])
+    return result
+
+
+def audit_kind(kind: str, paths: Sequence[str | Path | Input], *, reference: str | None = None,
+               judges: Sequence[str] | None = None, seed: int = 0,
+               progress: ProgressFn | None = None) -> KindResult:
+    """Audit ``paths`` as ``kind`` data: per-record tables, summary and estimates with CIs.
+    ``judges`` keeps only those preference judges."""
+    return _run(kind, paths, False, _Options(reference, judges, seed, progress))
+
+
+def compare_kind(kind: str, paths: Sequence[str | Path | Input], *, reference: str | None = None,
+                 judges: Sequence[str] | None = None, seed: int = 0,
+                 progress: ProgressFn | None = None) -> KindResult:
+    """Audit and compare the groups of ``paths`` (human vs LLM by default)."""
+    return _run(kind, paths, True, _Options(reference, judges, seed, progress))
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    group: str | None = None
+    format: str | None = None
+    relative_to: Literal["data", "cwd"] = "data"
+
+
+class CompareConfig(BaseModel):
+    """A ``compare`` config (YAML): kind, inputs relative to ``data_root``, options."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "compare"
+    kind: Literal["text", "labels", "preferences", "instructions"]
+    data_root: str | None = None
+    inputs: list[_Spec | str] = Field(min_length=1)
+    reference: str | None = None
+    judges: list[str] | None = None
+    seed: int = 0
+
+
+def load_compare_config(path: str | Path, data: str | Path | None = None
+                        ) -> tuple[CompareConfig, list[Input]]:
+    """The config and its inputs. Relative inputs resolve against ``data`` (e.g. the CLI's
+    ``--data``), else ``data_root`` (tried from the working directory, then from the
+    config's folder), else the config's folder; ``relative_to: cwd`` inputs against the
+    working directory."""
+    p = Path(path)
+    try:
+        cfg = CompareConfig.model_validate(yaml.safe_load(p.read_text(encoding="utf-8")) or {})
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config: {exc}", where=str(p),
+                          fix="pass the path of a compare config") from None
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"invalid compare config: {exc}", where=str(p),
+                          fix="see configs/compare_labels.yaml for a working example") from None
+    if data is not None:
+        base = Path(data)
+    elif cfg.data_root is not None:
+        root = Path(cfg.data_root)
+        base = root if root.is_absolute() or root.exists() else p.parent / root
+    else:
+        base = p.parent
+    if not base.is_dir():
+        raise ConfigError(f"the data folder {base} does not exist", where=str(p),
+                          fix="pass --data DIR (e.g. ../shared/data, the paper's released files)")
+    specs = [_Spec(path=s) if isinstance(s, str) else s for s in cfg.inputs]
+    return cfg, [Input((base if s.relative_to == "data" else Path.cwd()) / s.path, s.group,
+                       s.format) for s in specs]
+
+
+def run_compare_config(path: str | Path, data: str | Path | None = None,
+                       progress: ProgressFn | None = None) -> KindResult:
+    """Run a compare config (see :func:`load_compare_config`)."""
+    cfg, inputs = load_compare_config(path, data)
+    return compare_kind(cfg.kind, inputs, reference=cfg.reference, judges=cfg.judges,
+                        seed=cfg.seed, progress=progress)
