@@ -147,7 +147,8 @@ def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool
     cols = [c for c in ("metric", "group", "n", "estimate", "ci_low", "ci_high", "effect_size",
                         "p_holm") if c in result.comparison.columns]
     for c in cols:
-        table.add_column(c, justify="left" if c in ("metric", "group") else "right")
+        table.add_column(c, justify="left" if c in ("metric", "group") else "right",
+                         overflow="fold")
     for row in result.comparison.head(60).to_dict("records"):
         table.add_row(*[_fmt(None if isinstance(row[c], float) and row[c] != row[c] else row[c])
                         for c in cols])
