@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from artifactual.analysis import audit, detector, registry
-from artifactual.analysis.compare import compare
-from artifactual.analysis.similarity import text_similarity
+from artifactual.analysis import audit
+from artifactual.analysis.tables import TURN_COLUMNS
 from artifactual.errors import InputError
 from artifactual.records import (Conversation, Outcome, Provenance, Speaker, Turn,
                                  record_to_json)
@@ -25,6 +24,7 @@ from artifactual.report import load_audit_dir, render_report, report_from_dir, w
 
 CAMEL = Path(__file__).parents[1] / "fixtures" / "camel"
 CHROMIUM = Path("/usr/bin/chromium")
+CHEAP = ("role_flip", "impersonation", "repetition_loop")  # no spaCy, no MiniLM
 TASKS = ["Plan raised beds for a small vegetable garden",
          "Write a short poem about bees gathering honey",
          "Design a rainwater tank for a garden shed"]
@@ -62,7 +62,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def result(run_dir: Path):
-    return audit([CAMEL / "good", CAMEL / "bad", run_dir])
+    return audit([CAMEL / "good", CAMEL / "bad", run_dir], detectors=CHEAP)
 
 
 class _Tables(HTMLParser):
@@ -120,15 +120,17 @@ def test_report_content_matches_the_audit(result) -> None:
     tables = _tables(html).tables
     s = result.summary
 
-    metrics = {(r[0], r[1]): r for r in tables["metrics-table"][1:]}
+    # no comparison table: one row per metric, one "estimate [lo, hi] n=N" cell per group
+    head, *body = tables["metrics-table"]
+    assert head == ["metric", "(all)", *sorted(s["groups"])]
+    cells = {(r[0], g): re.fullmatch(r"(\S+) \[(\S+), (\S+)\] n=(\d+)", c)
+             for r in body for g, c in zip(head[1:], r[1:])}
     for group, stats in [("(all)", s), *s["groups"].items()]:
-        row = metrics[("role_flip_rate", group)]
-        assert row[3] == f"{stats['role_flip_rate']:.3f}"
-        lo, hi = (float(v) for v in row[4].strip("[]").split(","))
-        assert lo <= float(row[3]) <= hi
-        assert int(row[2]) == stats["n_conversations"]
+        est, lo, hi, n = cells[("role_flip_rate", group)].groups()
+        assert est == f"{stats['role_flip_rate']:.3f}" and int(n) == stats["n_conversations"]
+        assert float(lo) <= float(est) <= float(hi)
     acc = result.conversations["correct"].dropna()
-    assert metrics[("accuracy", "(all)")][3] == f"{acc.mean():.3f}"
+    assert cells[("accuracy", "(all)")].group(1) == f"{acc.mean():.3f}"
 
     term = tables["termination-table"]
     header = term[0]
@@ -137,7 +139,10 @@ def test_report_content_matches_the_audit(result) -> None:
     assert counts == s["termination_reasons"]
     assert term[-1][1] == str(s["n_conversations"])
 
-    flagged = result.turns[result.turns["role_flip"] | result.turns["interruption"]]
+    flag_cols = [c for c in result.turns.columns
+                 if c not in TURN_COLUMNS and pd.api.types.is_bool_dtype(result.turns[c])]
+    assert {"role_flip", "interruption", "impersonation", "repetition"} <= set(flag_cols)
+    flagged = result.turns[result.turns[flag_cols].any(axis=1)]
     rows = tables["flagged"][1:]
     assert len(rows) == len(flagged) > 0
     assert {(r[0].split()[0], int(r[1])) for r in rows} == set(
@@ -152,30 +157,15 @@ def test_report_content_matches_the_audit(result) -> None:
     assert len(figures) == 2 and all(b"<svg" in f and b"</svg>" in f for f in figures)
 
 
-def _overlap_detector(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Register ``test_task_overlap``: per-turn word-overlap similarity to the task."""
-    monkeypatch.setattr(registry, "_DETECTORS", dict(registry._DETECTORS))
-
-    @detector("test_task_overlap")
-    def overlap(turns: pd.DataFrame, *, tasks: dict[str, str] | None = None) -> pd.DataFrame:
-        sims = [text_similarity(c, (tasks or {}).get(cid, ""))
-                for c, cid in zip(turns["content"], turns["conversation_id"])]
-        return pd.DataFrame({"task_similarity": pd.Series(sims, index=turns.index, dtype=float),
-                             "evidence": ""}, index=turns.index)
-
-
-def test_comparison_table_and_drift_curves(run_dir: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    _overlap_detector(monkeypatch)
-    tasks = {f"run-{i}": TASKS[i % 3] for i in range(10)}
-    res = audit(run_dir, detectors=("role_flip", "test_task_overlap"),
-                detector_params={"test_task_overlap": {"tasks": tasks}})
-    res.comparison = compare(res.conversations, ["role_flip", "task_similarity_mean"], "strategy")
+def test_comparison_table_and_drift_curves(run_dir: Path) -> None:
+    res = audit(run_dir, detectors=("role_flip", "digression"), compare_by="strategy")
+    assert res.comparison is not None
     html = render_report(res)
     tables = _tables(html).tables
 
     metrics = tables["metrics-table"]
     assert metrics[0][-4:] == ["effect size", "kind", "p", "p (Holm)"]
+    assert len(metrics) - 1 == len(res.comparison)
     comp = res.comparison.set_index(["metric", "group"])
     for row in metrics[1:]:
         group = row[1].replace(" reference", "")
@@ -184,9 +174,9 @@ def test_comparison_table_and_drift_curves(run_dir: Path,
         assert ("reference" in row[1]) == (group == want["reference"])
         assert row[8] == ("—" if np.isnan(want["p_holm"]) else f"{want['p_holm']:.3f}")
 
-    # drift = 1 - mean similarity (no drift column yet); most drifting listed first
-    sims = res.turns.groupby("conversation_id")["task_similarity"].mean()
-    drift = (1 - sims).sort_values(ascending=False, kind="mergesort")
+    # the digression detector's per-conversation drift score ranks the curves
+    drift = res.conversations.set_index("conversation_id")["drift_mean"].sort_values(
+        ascending=False, kind="mergesort")
     rows = tables["drift-table"][1:]
     most = [r for r in rows if r[0] == "most"]
     least = [r for r in rows if r[0] == "least"]
@@ -195,17 +185,21 @@ def test_comparison_table_and_drift_curves(run_dir: Path,
     assert [r[1] for r in least] == list(drift.index[::-1][:5])
     assert float(most[0][2]) == pytest.approx(drift.iloc[0], abs=1e-3)
     assert float(most[0][2]) > float(least[0][2])
-    assert "task_similarity" in html and len(_svgs(html)) == 3
+    assert tables["drift-table"][0][3] == "digression"
+    assert "task_similarity" in html and "drift_mean" in html and len(_svgs(html)) == 3
 
 
-def test_write_and_rebuild_from_dir(result, tmp_path: Path) -> None:
+def test_write_and_rebuild_from_dir(run_dir: Path, tmp_path: Path) -> None:
+    result = audit([CAMEL / "good", run_dir], detectors=CHEAP, compare_by="strategy")
     paths = result.write(tmp_path / "out")
+    assert "From the comparison table" in paths["report"].read_text(encoding="utf-8")
     page = paths["report"].read_text(encoding="utf-8")
     assert paths["report"].name == "report.html" and page == render_report(result)
     again = report_from_dir(tmp_path / "out", path=tmp_path / "again.html")
     assert again.read_text(encoding="utf-8") == page
     loaded = load_audit_dir(tmp_path / "out")
     assert loaded.summary == result.summary and len(loaded.turns) == len(result.turns)
+    assert len(loaded.comparison) == len(result.comparison)
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "summary.json").write_text("{}")
     with pytest.raises(InputError) as info:

@@ -44,6 +44,7 @@ ALL_GROUP = "(all)"
 MAX_FLAGGED = 2000   # flagged turns listed in the page (the rest are counted)
 MAX_ERRORS = 500
 MAX_CONTENT = 2000   # characters of a turn's content shown
+MAX_PLOTTED = 18     # metrics drawn as bar plots (all are in the table)
 N_DRIFT = 5          # conversations per drift panel
 _DRIFT_NAMES = ("drift_score", "drift")  # preferred conversation-level drift columns
 
@@ -135,11 +136,19 @@ def _metrics(result: Any) -> dict[str, Any]:
     table["group"] = table["group"].astype(str)
     rows = [{k: (None if _missing(v) else v) for k, v in r.items()}
             for r in table.to_dict("records")]
+    previous = None
     for r in rows:
         r["is_reference"] = r["reference"] is not None and str(r["reference"]) == r["group"]
-    grouped = table["group"].nunique() > 1
-    bars = table[table["group"] != ALL_GROUP] if grouped else table
-    return {"source": source, "rows": rows, "figure": plots.metric_bars(bars),
+        r["block_start"], previous = r["metric"] != previous, r["metric"]
+    groups = list(dict.fromkeys(table["group"]))
+    wide = [{"metric": m, "cells": [next((r for r in rows if r["metric"] == m
+                                          and r["group"] == g), None) for g in groups]}
+            for m in dict.fromkeys(table["metric"])]
+    bars = table[table["group"] != ALL_GROUP] if len(groups) > 1 else table
+    n_metrics = table["metric"].nunique()
+    return {"source": source, "rows": rows, "groups": groups, "wide": wide,
+            "figure": plots.metric_bars(bars, max_metrics=MAX_PLOTTED),
+            "n_plotted": min(n_metrics, MAX_PLOTTED), "n_metrics": n_metrics,
             "has_tests": source == "comparison"}
 
 
@@ -262,14 +271,18 @@ def _errors(errors: pd.DataFrame | None, limit: int = MAX_ERRORS) -> dict[str, A
     return {"rows": rows, "total": int(len(errors))}
 
 
-def _overview(summary: dict[str, Any]) -> list[tuple[str, Any]]:
-    items = [(k, v) for k, v in summary.items()
-             if isinstance(v, (int, float, str)) or (v is None and k.endswith(("_rate", "_mean")))]
-    if not summary.get("groups"):
-        items = [(k, v) for k, v in items if k != "group_by"]
+def _overview(summary: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[tuple[str, str]]]:
+    """(numeric summary values as cards, text settings such as detectors and grouping)."""
+    cards = [(k, v) for k, v in summary.items()
+             if (isinstance(v, (int, float)) and not isinstance(v, bool))
+             or (v is None and k.endswith(("_rate", "_mean")))]
+    notes = [(k, str(summary[k])) for k in ("group_by", "compare_by")
+             if isinstance(summary.get(k), str) and (k != "group_by" or summary.get("groups"))]
+    notes += [(k, v) for k, v in summary.items() if isinstance(v, str) and k not in dict(notes)
+              and k not in ("group_by", "compare_by")]
     if summary.get("detectors"):
-        items.append(("detectors", ", ".join(map(str, summary["detectors"]))))
-    return items
+        notes.insert(0, ("detectors", ", ".join(map(str, summary["detectors"]))))
+    return cards, notes
 
 
 # -- public API -----------------------------------------------------------------------------
@@ -278,7 +291,8 @@ def render_report(result: Any, title: str = DEFAULT_TITLE) -> str:
     """The report of ``result`` (an AuditResult or alike) as one self-contained HTML page."""
     summary = dict(result.summary or {})
     context = {
-        "title": title, "overview": _overview(summary), "metrics": _metrics(result),
+        "title": title, "overview": _overview(summary)[0], "settings": _overview(summary)[1],
+        "metrics": _metrics(result),
         "drift": _drift(result), "termination": _termination(result),
         "flagged": _flagged(result.turns), "errors": _errors(getattr(result, "errors", None)),
         "group_by": _groups(result)[0], "max_flagged": MAX_FLAGGED,

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 __all__ = ["figure_uri", "metric_bars", "drift_curves", "termination_bars"]
 
@@ -110,6 +111,7 @@ def drift_curves(curves: Mapping[str, Sequence[tuple[str, pd.DataFrame]]],
                 highs.append(float(frame["value"].max()))
             ax.set_title(title)
             ax.set_xlabel("turn index")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(y_label)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7, loc="best", frameon=False)
