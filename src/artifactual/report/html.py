@@ -111,11 +111,11 @@ def _fallback_metrics(result: Any, seed: int = 0) -> pd.DataFrame:
         parts += [(g, (values == g).to_numpy()) for g in sorted(values.unique())]
     rows = []
     for m_i, (name, col) in enumerate(metrics):
-        for g_i, (group, mask) in enumerate(parts):
+        for group, mask in parts:
             vals = conv.loc[mask, col].dropna().astype(float).to_numpy()
             if not vals.size:
                 continue
-            lo, hi = bootstrap_ci(vals, seed=seed + 1000 * m_i + g_i)
+            lo, hi = bootstrap_ci(vals, seed=seed + m_i)  # same data, same CI in any group
             rows.append({"metric": name, "group": group, "n": int(vals.size),
                          "estimate": float(vals.mean()),
                          "ci_low": lo, "ci_high": hi})
@@ -192,7 +192,8 @@ def _drift(result: Any, k: int = N_DRIFT) -> dict[str, Any] | None:
         out = []
         for cid in ids:
             part = curves[curves["conversation_id"] == cid].sort_values("turn_index")
-            out.append((f"{cid} ({scores[cid]:.2f})",
+            name = str(cid) if len(str(cid)) <= 24 else "…" + str(cid)[-23:]
+            out.append((f"{name} ({scores[cid]:.2f})",
                         part.rename(columns={sim: "value"})[["turn_index", "value"]]))
         return out
 
@@ -240,6 +241,10 @@ def _clip(text: Any, limit: int) -> str:
     return s if len(s) <= limit else s[:limit] + f" … [{len(s) - limit} more characters]"
 
 
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _flagged(turns: pd.DataFrame, limit: int = MAX_FLAGGED) -> dict[str, Any]:
     flags = [c for c in turns.columns if c not in TURN_COLUMNS and _is_bool(turns[c])]
     if not flags or turns.empty:
@@ -253,12 +258,14 @@ def _flagged(turns: pd.DataFrame, limit: int = MAX_FLAGGED) -> dict[str, Any]:
         src = "" if _missing(t.get("source_path")) else str(t.get("source_path"))
         if src and not _missing(t.get("source_line")):
             src += f":{int(t['source_line'])}"
+        src_name = src.replace("\\", "/").rsplit("/", 1)[-1]
         rows.append({"conversation_id": str(t["conversation_id"]),
                      "turn_index": int(t["turn_index"]), "speaker": _clip(t.get("speaker"), 80),
                      "role": _clip(t.get("role"), 40), "flags": names,
                      "evidence": _clip(t.get("evidence"), MAX_CONTENT),
-                     "preview": _clip(" ".join(str(t.get("content") or "").split()), 100),
-                     "content": _clip(t.get("content"), MAX_CONTENT), "source": src})
+                     "preview": _short(" ".join(str(t.get("content") or "").split()), 100),
+                     "content": _clip(t.get("content"), MAX_CONTENT), "source": src,
+                     "source_name": src_name})
     counts = {f: int(hits[f].sum()) for f in flags}
     return {"flags": flags, "rows": rows, "total": int(any_hit.sum()), "counts": counts}
 

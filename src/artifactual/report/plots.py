@@ -64,6 +64,8 @@ def metric_bars(table: pd.DataFrame, max_metrics: int = 12) -> str | None:
     """
     if table.empty:
         return None
+    if table["group"].nunique() == 1:
+        return _single_group_bars(table)
     metrics = list(dict.fromkeys(table["metric"]))[:max_metrics]
     palette = {g: _COLORS[i % len(_COLORS)] for i, g in enumerate(dict.fromkeys(table["group"]))}
     with plt.rc_context(_STYLE):
@@ -90,6 +92,28 @@ def metric_bars(table: pd.DataFrame, max_metrics: int = 12) -> str | None:
     return figure_uri(fig)
 
 
+def _single_group_bars(table: pd.DataFrame) -> str:
+    """One group: every metric as a horizontal bar on one axis, CIs as error bars."""
+    est = table["estimate"].astype(float).to_numpy()
+    lo = table["ci_low"].astype(float).to_numpy()
+    hi = table["ci_high"].astype(float).to_numpy()
+    err = np.vstack([np.nan_to_num(est - lo), np.nan_to_num(hi - est)]).clip(min=0)
+    y = np.arange(len(table))
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(7.5, 0.6 + 0.3 * len(table)))
+        ax.barh(y, np.nan_to_num(est), color=_COLORS[0], alpha=0.85)
+        ax.errorbar(est, y, xerr=err, fmt="o", color="#222", markersize=3, capsize=3,
+                    elinewidth=1)
+        ax.set_yticks(y, [_short(m, 40) for m in table["metric"]])
+        ax.invert_yaxis()
+        top = np.nanmax(np.concatenate([est, hi, [1.0]]))
+        ax.set_xlim(0, top * 1.05)
+        ax.set_xlabel(f"estimate with 95% CI: {_short(table['group'].iloc[0])}")
+        ax.grid(axis="x", alpha=0.3)
+        fig.tight_layout()
+    return figure_uri(fig)
+
+
 def drift_curves(curves: Mapping[str, Sequence[tuple[str, pd.DataFrame]]],
                  y_label: str = "similarity to task") -> str | None:
     """One panel per label (e.g. "most drifting"), one line per conversation.
@@ -106,7 +130,7 @@ def drift_curves(curves: Mapping[str, Sequence[tuple[str, pd.DataFrame]]],
         for ax, (title, lines) in zip(axes, panels):
             for i, (label, frame) in enumerate(lines):
                 ax.plot(frame["turn_index"], frame["value"], marker="o", markersize=3,
-                        linewidth=1.4, color=_COLORS[i % len(_COLORS)], label=_short(label))
+                        linewidth=1.4, color=_COLORS[i % len(_COLORS)], label=_short(label, 40))
                 lows.append(float(frame["value"].min()))
                 highs.append(float(frame["value"].max()))
             ax.set_title(title)
