@@ -6,7 +6,7 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from artifactual.errors import ArtifactualError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Generate synthetic LLM data and audit it for artifacts.")
@@ -77,6 +80,15 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
               None, "--speaker-pattern", metavar="REGEX",
               help="plain transcripts: regex with a named group 'speaker' matched at each line's "
                    "start (default: 'Name: text' lines)"),
+          detectors: Optional[str] = typer.Option(
+              None, "--detectors", metavar="A,B,C",
+              help="comma-separated detector names (default: every registered detector)"),
+          compare_by: Optional[str] = typer.Option(
+              None, "--compare-by", metavar="COL",
+              help="compare groups: a conversations column (e.g. strategy) or 'path' (one "
+                   "group per input path); writes comparison.parquet/.json"),
+          reference: Optional[str] = typer.Option(
+              None, "--reference", help="reference group for --compare-by (default: the first)"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
     if kind != "conversations":  # texts, labels, preferences, instructions
@@ -88,12 +100,18 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
 
     try:
         with _progress(quiet) as progress:
+            names = None if detectors is None else [d.strip() for d in detectors.split(",")
+                                                         if d.strip()]
             result = artifactual.audit([str(p) for p in paths], format=format, group_by=group_by,
-                                       progress=progress, speaker_pattern=speaker_pattern)
+                                       progress=progress, speaker_pattern=speaker_pattern,
+                                       detectors=names, compare_by=compare_by,
+                                       reference=reference)
         result.write(out)
     except ArtifactualError as exc:
         _fail(exc)
     _print_summary(result.summary)
+    if result.comparison is not None:
+        _print_comparison(result.comparison)
     if len(result.errors):
         err_console.print(f"[yellow]{len(result.errors)} input problem(s)[/yellow]; see {out / 'errors.parquet'}")
         for row in result.errors.head(5).itertuples():
@@ -109,8 +127,26 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
+def _print_comparison(comparison: pd.DataFrame) -> None:
+    """The audit's group comparison: estimate [95% CI], effect size and Holm p per metric."""
+    by = comparison["group_by"].iloc[0] if len(comparison) else ""
+    table = Table(title=f"Comparison by {by} (effect vs reference; Holm-corrected p)")
+    for c in ("metric", "group", "n", "estimate [95% CI]", "effect", "p_holm"):
+        table.add_column(c, justify="left" if c in ("metric", "group") else "right")
+    for r in comparison.to_dict("records"):
+        missing = r["effect_size"] != r["effect_size"]  # NaN: the reference group
+        table.add_row(str(r["metric"]), str(r["group"]), str(r["n"]),
+                      f"{r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
+                      "ref" if missing else f"{r['effect_size']:+.3f} {r['effect_kind']}",
+                      "" if missing else _fmt(r["p_holm"]))
+    console.print(table)
+
+
 def _print_summary(summary: dict) -> None:
-    keys = ["n_conversations", "role_flip_rate", "role_flip_message_rate", "interruption_rate", "mean_turns"]
+    keys = ["n_conversations", "role_flip_rate", "interruption_rate", "impersonation_rate",
+            "role_adherence_violation_rate", "digression_rate", "mean_drift",
+            "repetition_loop_rate", "mean_turns"]
+    keys = [k for k in keys if k == "n_conversations" or summary.get(k) is not None]
     table = Table(title="Audit summary")
     table.add_column("group")
     for k in keys:

@@ -6,6 +6,7 @@ and never imports :mod:`artifactual.generation`.
 
 from artifactual.analysis import roles  # noqa: F401  (registers the "role_flip" detector)
 from artifactual.analysis import impersonation, repetition  # noqa: F401  (register detectors)
+from artifactual.analysis import adherence, digression  # noqa: F401  (register detectors)
 from artifactual.analysis.audit import AuditResult, audit
 from artifactual.analysis.kinds import KindResult, audit_kind, compare_kind
 from artifactual.analysis.registry import (available_detectors, detector, get_detector,
@@ -13,8 +14,10 @@ from artifactual.analysis.registry import (available_detectors, detector, get_de
 from artifactual.analysis.roles import Markers, classify_message, detect_role_flips
 from artifactual.analysis.summary import conversation_flags, summarize
 from artifactual.analysis.tables import CONVERSATION_COLUMNS, TURN_COLUMNS, to_frames
+from artifactual.analysis.text import TextContext, build_context
 
 __all__ = ["audit", "AuditResult", "detector", "get_detector", "available_detectors",
            "run_detector", "Markers", "classify_message", "detect_role_flips",
            "conversation_flags", "summarize", "to_frames", "TURN_COLUMNS",
-           "CONVERSATION_COLUMNS", "audit_kind", "compare_kind", "KindResult"]
+           "CONVERSATION_COLUMNS", "TextContext", "build_context", "audit_kind", "compare_kind",
+           "KindResult"]

@@ -11,10 +11,20 @@ The result's tables:
   message, fix); a duplicate conversation id is also listed here (the duplicate
   is kept, renamed ``<id>~2``, ``<id>~3`` ...).
 - ``summary``: :func:`.summary.summarize` plus ``n_errors``, ``n_skipped_records``
-  (records that are not conversations), ``detectors`` and ``markers``.
+  (records that are not conversations), ``detectors``, ``markers`` and ``compare_by``.
+- ``comparison`` (when ``compare_by`` is given, else None): :func:`.compare.compare` of
+  the per-conversation metrics (:func:`comparison_metrics`) across the groups, one row
+  per (metric, group), with a ``group_by`` column naming the grouping. Groups are a
+  conversations column (e.g. ``strategy``) or ``"path"``: one group per input path as
+  given (the conversations column ``input_path``).
+
+Detectors default to every registered one. Those that declared ``needs`` (spaCy docs,
+MiniLM embeddings) share one :class:`.text.TextContext`, built once per audit from all
+turns and each conversation's task statement, and passed as ``context=``.
 
 ``progress``, if given, is called as ``progress(stage, done, total)`` with stage
-``"read"`` (total None) after each conversation and ``"detect"`` after each detector.
+``"read"`` (total None) after each conversation, ``"parse"`` / ``"embed"`` while the text
+context is built, and ``"detect"`` after each detector.
 """
 
 from __future__ import annotations
@@ -27,15 +37,18 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from artifactual.analysis.registry import get_detector, run_detector
+from artifactual.analysis.compare import compare
+from artifactual.analysis.registry import (available_detectors, detector_needs, get_detector,
+                                           run_detector)
 from artifactual.analysis.roles import Markers, as_markers
-from artifactual.analysis.summary import attach_flags, conversation_flags, summarize
-from artifactual.analysis.tables import to_frames
+from artifactual.analysis.summary import NONE_KEY, attach_flags, conversation_flags, summarize
+from artifactual.analysis.tables import CONVERSATION_COLUMNS, to_frames
+from artifactual.analysis.text import build_context, task_texts
 from artifactual.errors import AnalysisError
 from artifactual.readers import ErrorLog, ReadError, read
 from artifactual.records import Conversation
 
-__all__ = ["audit", "AuditResult", "ProgressFn"]
+__all__ = ["audit", "AuditResult", "ProgressFn", "comparison_metrics", "compare_groups"]
 
 ProgressFn = Callable[[str, int, "int | None"], None]
 
@@ -48,6 +61,7 @@ class AuditResult:
     conversations: pd.DataFrame
     errors: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    comparison: pd.DataFrame | None = None
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write turns/conversations/errors ``.parquet``, ``summary.json`` and ``report.html``;
@@ -60,6 +74,12 @@ class AuditResult:
         self.errors.to_parquet(paths["errors"], index=False)
         paths["summary"] = out / "summary.json"
         paths["summary"].write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
+        if self.comparison is not None:
+            paths["comparison"] = out / "comparison.parquet"
+            self.comparison.to_parquet(paths["comparison"], index=False)
+            paths["comparison_json"] = out / "comparison.json"
+            paths["comparison_json"].write_text(
+                self.comparison.to_json(orient="records", indent=2) + "\n", encoding="utf-8")
         from artifactual.report import write_report  # lazy: analysis never imports report eagerly
 
         paths["report"] = write_report(self, out / "report.html")
@@ -68,8 +88,10 @@ class AuditResult:
 
 def _collect(paths: Iterable[str | Path], format: str | None, log: ErrorLog,
              progress: ProgressFn | None,
-             options: Mapping[str, Any] | None = None) -> tuple[list[Conversation], int]:
+             options: Mapping[str, Any] | None = None
+             ) -> tuple[list[Conversation], int, list[str]]:
     convs: list[Conversation] = []
+    origins: list[str] = []  # the input path each conversation came from, as given
     first_seen: dict[str, str] = {}
     skipped = 0
     for p in paths:
@@ -92,9 +114,10 @@ def _collect(paths: Iterable[str | Path], format: str | None, log: ErrorLog,
                 rec = rec.model_copy(update={"id": new_id})
             first_seen[rec.id] = where
             convs.append(rec)
+            origins.append(str(p))
             if progress is not None:
                 progress("read", len(convs), None)
-    return convs, skipped
+    return convs, skipped, origins
 
 
 def _combine(frames: dict[str, pd.DataFrame], turns: pd.DataFrame) -> pd.DataFrame:
@@ -126,22 +149,64 @@ def _combine(frames: dict[str, pd.DataFrame], turns: pd.DataFrame) -> pd.DataFra
     return pd.concat(parts, axis=1)
 
 
+def comparison_metrics(conversations: pd.DataFrame) -> list[str]:
+    """The per-conversation metrics a comparison reports: every detector flag (a rate),
+    ``correct`` (task accuracy) when known, every ``*_mean`` score and ``n_turns``."""
+    extra = [c for c in conversations.columns if c not in CONVERSATION_COLUMNS]
+    flags = [c for c in extra if pd.api.types.is_bool_dtype(conversations[c])]
+    scores = [c for c in extra if c.endswith("_mean")
+              and pd.api.types.is_float_dtype(conversations[c])
+              and conversations[c].notna().any()]
+    known = ["correct"] if conversations["correct"].notna().any() else []
+    return [*flags, *known, *scores, "n_turns"]
+
+
+def compare_groups(conversations: pd.DataFrame, by: str, *, reference: str | None = None,
+                   seed: int = 0) -> pd.DataFrame:
+    """:func:`.compare.compare` of :func:`comparison_metrics` across the values of ``by``
+    (a missing value is the group ``"(none)"``); adds a first column ``group_by``."""
+    if by not in conversations.columns:
+        known = ", ".join(["path", *conversations.columns])
+        raise AnalysisError(f"cannot compare by {by!r}: no such conversations column",
+                            fix=f"use one of: {known}")
+    groups = conversations[by].astype("string").fillna(NONE_KEY)
+    sizes = groups.value_counts()
+    if (sizes < 2).any():
+        small = ", ".join(f"{g!r} ({n})" for g, n in sizes[sizes < 2].items())
+        raise AnalysisError(f"cannot compare by {by!r}: group(s) {small} hold fewer than two "
+                            "conversations, too few for a test",
+                            fix="merge small groups, or compare by another column")
+    frame = conversations.assign(**{by: groups})
+    metrics = [m for m in comparison_metrics(conversations) if m != by]
+    out = compare(frame, metrics, by, reference=reference, seed=seed)
+    out.insert(0, "group_by", by)
+    return out
+
+
 def audit(paths: str | Path | Iterable[str | Path], *,
-          detectors: Sequence[str] = ("role_flip",),
+          detectors: Sequence[str] | None = None,
           markers: Markers | Mapping[str, Any] | None = None,
           format: str | None = None, group_by: str | None = "strategy",
+          compare_by: str | None = None, reference: str | None = None, seed: int = 0,
           progress: ProgressFn | None = None,
           detector_params: Mapping[str, Mapping[str, Any]] | None = None,
           speaker_pattern: str | None = None) -> AuditResult:
     """Read every path, run ``detectors`` on each turn, and summarise per ``group_by``.
 
-    ``markers`` configures the ``role_flip`` detector; ``detector_params`` gives
-    keyword arguments per detector name. ``speaker_pattern`` (a regex with a named
-    group ``speaker``) splits plain-text transcripts into turns. Unreadable input
+    ``detectors`` defaults to every registered detector. ``markers`` configures the
+    ``role_flip`` detector; ``detector_params`` gives keyword arguments per detector
+    name. ``speaker_pattern`` (a regex with a named group ``speaker``) splits plain-text
+    transcripts into turns. ``compare_by`` (a conversations column, or ``"path"``)
+    compares the groups against ``reference`` (default: the first group), with the
+    seeded statistics of :mod:`.compare`, and also sets ``group_by``. Unreadable input
     lands in ``errors``.
     """
+    detectors = available_detectors() if detectors is None else list(detectors)
     for name in detectors:
         get_detector(name)  # unknown names fail before any reading
+    if compare_by is not None:
+        compare_by = "input_path" if compare_by == "path" else compare_by
+        group_by = compare_by
     params = {k: dict(v) for k, v in (detector_params or {}).items()}
     mk: Markers | None = None
     if "role_flip" in detectors:
@@ -152,21 +217,33 @@ def audit(paths: str | Path | Iterable[str | Path], *,
         paths = [paths]
     log = ErrorLog()
     options = {"speaker_pattern": speaker_pattern} if speaker_pattern is not None else None
-    convs, skipped = _collect(paths, format, log, progress, options)
+    convs, skipped, origins = _collect(paths, format, log, progress, options)
     turns, conversations = to_frames(convs)
+    conversations["input_path"] = pd.array(origins, dtype="string")
+    needs = {need for name in detectors for need in detector_needs(name)}
+    context = (build_context(turns, tasks=task_texts(conversations), needs=needs,
+                             progress=progress) if needs and len(turns) else None)
     frames: dict[str, pd.DataFrame] = {}
     for i, name in enumerate(detectors, 1):
-        frames[name] = run_detector(name, turns, **params.get(name, {}))
+        kwargs = params.get(name, {})
+        if detector_needs(name) and context is not None:
+            kwargs = {"context": context, **kwargs}
+        frames[name] = run_detector(name, turns, **kwargs)
         if progress is not None:
             progress("detect", i, len(detectors))
     flags = _combine(frames, turns)
     findings = flags.drop(columns=[c for c in flags.columns if c.endswith("evidence")])
     summary = summarize(conversations, turns, findings, group_by=group_by)
     summary.update(n_errors=len(log), n_skipped_records=skipped, detectors=list(detectors),
-                   markers=mk.model_dump() if mk is not None else None)
+                   markers=mk.model_dump() if mk is not None else None, compare_by=compare_by)
+    conv_table = attach_flags(conversations, conversation_flags(turns, findings))
+    comparison = None
+    if compare_by is not None and len(conv_table):
+        comparison = compare_groups(conv_table, compare_by, reference=reference, seed=seed)
     return AuditResult(
         turns=pd.concat([turns, flags], axis=1),
-        conversations=attach_flags(conversations, conversation_flags(turns, findings)),
+        conversations=conv_table,
         errors=log.to_frame(),
         summary=summary,
+        comparison=comparison,
     )

@@ -9,6 +9,12 @@ The result has one row per input turn with the same index as ``turns``, one
 boolean or numeric column per finding, and an ``evidence`` column of str (empty
 when nothing was found). Every parameter has a default. An empty ``turns`` frame
 gives an empty result with the same columns. :func:`run_detector` checks this.
+
+A detector that reads parsed text declares it: ``@detector("digression",
+needs=("embeddings",))``. ``needs`` names what it takes from the shared
+:class:`artifactual.analysis.text.TextContext` (``"docs"``: spaCy docs,
+``"embeddings"``: MiniLM vectors). ``audit`` builds that context once and passes it
+as ``context=``; called without one, such a detector builds its own.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ import pandas as pd
 
 from artifactual.errors import AnalysisError
 
-__all__ = ["Detector", "detector", "get_detector", "available_detectors", "run_detector"]
+__all__ = ["Detector", "detector", "get_detector", "available_detectors", "run_detector",
+           "detector_needs", "TEXT_NEEDS"]
 
 
 class Detector(Protocol):
@@ -27,15 +34,31 @@ class Detector(Protocol):
 
 
 _DETECTORS: dict[str, Detector] = {}
+TEXT_NEEDS = ("docs", "embeddings")
 
 
-def detector(name: str) -> Callable[[Detector], Detector]:
-    """Decorator: register ``detect(turns, **params) -> DataFrame`` under ``name``."""
+def detector(name: str, needs: tuple[str, ...] = ()) -> Callable[[Detector], Detector]:
+    """Decorator: register ``detect(turns, **params) -> DataFrame`` under ``name``.
+
+    ``needs`` lists what the detector reads from the shared text context
+    (any of :data:`TEXT_NEEDS`); such a detector accepts a ``context=`` keyword.
+    """
+    unknown = sorted(set(needs) - set(TEXT_NEEDS))
+    if unknown:
+        raise AnalysisError(f"detector {name!r} needs unknown text resource(s) {unknown}",
+                            fix=f"use any of {list(TEXT_NEEDS)}")
+
     def register(fn: Detector) -> Detector:
         _DETECTORS[name] = fn
         fn.detector_name = name  # type: ignore[attr-defined]
+        fn.needs = tuple(needs)  # type: ignore[attr-defined]
         return fn
     return register
+
+
+def detector_needs(name: str) -> tuple[str, ...]:
+    """What the detector ``name`` reads from the shared text context (may be empty)."""
+    return tuple(getattr(get_detector(name), "needs", ()))
 
 
 def available_detectors() -> list[str]:

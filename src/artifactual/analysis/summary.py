@@ -18,6 +18,14 @@ mean_turns                 mean turns per conversation
                            for role_flip and interruption, all turns otherwise); always
                            present: ``role_flip_message_rate``, ``interruption_message_rate``
 <s>_mean                   mean of a numeric score column over turns
+impersonation_rate         share of conversations with >= 1 ``impersonation`` turn
+role_adherence_violation_  share of conversations with >= 1 ``role_adherence_violation``
+rate                       turn (detector ``role_adherence``)
+digression_rate            share of conversations with >= 1 off-task (``digression``) turn
+mean_drift                 mean over conversations of each conversation's mean ``drift``
+                           (its drift score, the conversations column ``drift_mean``)
+repetition_loop_rate       share of conversations with >= 1 ``repetition`` turn (detector
+                           ``repetition_loop``)
 termination_reasons        {reason: count}; a missing reason counts under ``"(none)"``
 group_by                   the grouping column, or None
 groups                     {group value: the keys above}; ``{}`` when not grouped. A
@@ -40,6 +48,10 @@ NONE_KEY = "(none)"
 _COUNT_NAMES = {"role_flip": "n_flipped_messages", "interruption": "n_interrupted_messages"}
 _ROLE_FLAGS = ("role_flip", "interruption")  # apply to user + assistant turns only
 _CHECKED_ROLES = ("user", "assistant")
+# Summary keys present in every audit (None when the detector did not run) -> flag column.
+_ISSUE_RATES = {"impersonation_rate": "impersonation",
+                "role_adherence_violation_rate": "role_adherence_violation",
+                "digression_rate": "digression", "repetition_loop_rate": "repetition"}
 
 
 def _bool_cols(flags: pd.DataFrame) -> list[str]:
@@ -112,6 +124,10 @@ def _stats(conversations: pd.DataFrame, turns: pd.DataFrame,
         out[f"{c}_message_rate"] = _ratio(flags[c].sum(), den) if present else None
     for s in _score_cols(flags):
         out[f"{s}_mean"] = float(flags[s].mean()) if flags[s].notna().any() else None
+    for key, c in _ISSUE_RATES.items():
+        out[key] = _ratio(conv[c].sum(), n) if c in bools else None
+    drift = conv["drift_mean"] if "drift_mean" in conv.columns else pd.Series(dtype=float)
+    out["mean_drift"] = float(drift.mean()) if drift.notna().any() else None
     reasons = conversations["termination_reason"].astype("string").fillna(NONE_KEY)
     out["termination_reasons"] = {str(k): int(v) for k, v in reasons.value_counts().items()}
     return out
