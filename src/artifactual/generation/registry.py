@@ -22,6 +22,11 @@ __all__ = ["GENERATOR_MODULES", "get_generator", "available_generators", "Record
 
 GENERATOR_MODULES: dict[str, str] = {
     "roleplay": "artifactual.generation.roleplay",
+    "spp": "artifactual.generation.spp",
+    "self_instruct": "artifactual.generation.self_instruct",
+    "labels": "artifactual.generation.labels",
+    "preferences": "artifactual.generation.preferences",
+    "society": "artifactual.generation.society",
 }
 
 
