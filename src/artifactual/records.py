@@ -143,6 +143,7 @@ class Preference(_Model):
     choice: Literal["a", "b", "tie"] | None = None
     judge: str
     order: Literal["original", "swapped"] = "original"
+    pair_id: str | None = None  # shared by the original and swapped judgments of one pair
     provenance: Provenance | None = None
 
 

@@ -36,8 +36,8 @@ _WORD = re.compile(r"[#\w][\w'#-]*")
 
 
 def preferences_to_frame(records: Iterable[Preference]) -> pd.DataFrame:
-    """A preference frame from Preference records."""
-    rows = [{"id": r.id, "prompt": r.prompt, "a": r.a, "b": r.b, "choice": r.choice,
+    """A preference frame from Preference records; ``id`` is the pair id, shared by both orders."""
+    rows = [{"id": r.pair_id or r.id, "prompt": r.prompt, "a": r.a, "b": r.b, "choice": r.choice,
              "judge": r.judge, "order": r.order} for r in records]
     return pd.DataFrame(rows, columns=["id", "prompt", "a", "b", "choice", "judge", "order"])
 

@@ -126,7 +126,7 @@ def records(unit: OneShot, cfg, ctx: RecordContext) -> list[Preference]:
     """One Preference per answered judgment (``choice`` None when unparseable)."""
     if not isinstance(unit, PairUnit) or not unit.answered:
         return []
-    return [Preference(id=unit.id, prompt=unit.prompt, a=unit.first, b=unit.second, choice=unit.choice,
+    return [Preference(id=unit.id, pair_id=unit.id.rsplit("::", 1)[0], prompt=unit.prompt, a=unit.first, b=unit.second, choice=unit.choice,
                        judge=unit.judge, order=unit.order,
                        provenance=make_provenance("preferences", cfg, ctx, seed=unit.seed,
                                                   usage=unit.usage, strategy=unit.strategy))]
