@@ -292,6 +292,36 @@ def runs_show(run_dir: Path = typer.Argument(..., help="a run directory (generat
     console.print(sessions)
 
 
+@app.command()
+def train(config: Path = typer.Argument(..., help="training config (configs/train_*.yaml)"),
+          out: Path = typer.Option(..., "--out", "-o", help="output folder"),
+          save_model: bool = typer.Option(False, "--save-model", help="also write each model"),
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
+    """Train on human vs LLM data (or a mixing sweep); write metrics.json, Parquet, plots."""
+    from artifactual.training import train as run_training
+
+    try:
+        with _progress(quiet) as bar:
+            # one bar per kind: runs, epochs, steps, eval (descs are 'kind: run name')
+            progress = None if bar is None else (
+                lambda desc, done, total: bar(desc.split(":")[0], done, total))
+            result = run_training(config, out, save_model=save_model, progress=progress)
+    except ArtifactualError as exc:
+        _fail(exc)
+    summary = result.metrics["summary"]
+    table = Table(title=f"{result.metrics['name']}: mean [95% CI] over {len(result.metrics['seeds'])} seeds")
+    groups = list(summary["groups"])
+    gap = (summary.get("gap") or {}).get("metrics") or {}
+    for col in ["metric", *groups, *(["gap (first - last)"] if gap else [])]:
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    cell = lambda s: f"{_fmt(s['mean'])} [{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}]"  # noqa: E731
+    for m in summary["groups"][groups[0]]:
+        table.add_row(m, *[cell(summary["groups"][g][m]) for g in groups],
+                      *([cell(gap[m]) if m in gap else "–"] if gap else []))
+    console.print(table)
+    console.print(f"wrote {out}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -1,0 +1,508 @@
+"""Shared pieces of the training layer: seeding, config models, splits, the mixing sampler,
+the optimisation loop and the metric helpers.
+
+Every experiment is "train on a set built from a human pool and an LLM pool, evaluate on
+held-out human data". A training set is given by two index arrays (:class:`Mix`): items
+taken with their human annotation and items taken with their LLM annotation. Paired
+experiments (labels, preferences) draw both from one pool of items, disjointly; unpaired
+ones (instructions) draw from two pools. Human-only and LLM-only training are the mixes
+with LLM fraction 0 and 1.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy import stats
+
+from artifactual.errors import ConfigError, InputError
+
+__all__ = ["Progress", "seed_everything", "quiet_hf", "TrainSettings", "LabelData", "ClassifierSection",
+           "PreferenceData", "RewardSection", "InstructSection", "MixingSection", "TrainConfig",
+           "load_train_config", "resolve_path", "split_indices", "Mix", "mix_counts",
+           "sample_mix", "require_size", "fit", "RunResult", "Timer", "accuracy", "macro_f1",
+           "per_class_recall", "shares", "amplification", "mean_ci", "summarise"]
+
+Progress = Callable[[str, int, int], None] | None
+
+
+def seed_everything(seed: int, threads: int | None = None) -> None:
+    """Seed python, numpy and torch; deterministic torch kernels; optionally fix the threads."""
+    import torch
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if threads:
+        torch.set_num_threads(threads)
+
+
+@contextmanager
+def quiet_hf() -> Iterator[None]:
+    """Silence transformers' loading bars and warnings for the block (library code never prints)."""
+    import transformers.utils.logging as hf_logging
+
+    bars, level = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+# ----------------------------------------------------------------------------- configs
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrainSettings(_Strict):
+    """Optimisation: AdamW with linear warm-up and decay, gradient clipping at ``clip``."""
+
+    epochs: int = Field(2, ge=1)
+    batch_size: int = Field(16, ge=1)
+    lr: float = Field(5e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup: float = Field(0.1, ge=0, lt=1)
+    clip: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, ge=1)
+
+
+class LabelData(_Strict):
+    """A wide label CSV (human and LLM label lists per item) or Label records."""
+
+    path: str
+    format: Literal["auto", "wide", "records"] = "auto"
+    human_col: str = "human_annots"
+    model_col: str = "model_annots"
+    text_col: str = "text"
+    id_col: str | None = None
+
+
+class _EncoderSection(_Strict):
+    """Shared by the encoder experiments (classifier, reward)."""
+
+    encoder: str = "default"
+    n_train: int = Field(..., ge=2)
+    n_test: int = Field(..., ge=2)
+    train_layers: int | None = Field(None, ge=0)  # None: all; k: only the top k layers
+    dropout: float = Field(0.1, ge=0, lt=1)
+    train: TrainSettings = Field(default_factory=TrainSettings)
+
+
+class ClassifierSection(_EncoderSection):
+    data: LabelData
+    aggregate: Literal["majority", "sample"] = "majority"
+    max_length: int = Field(64, ge=8)
+
+
+class PreferenceData(_Strict):
+    """CoBBLEr rankings, MT-Bench judgments, two aligned pair CSVs, or Preference records."""
+
+    format: Literal["cobbler", "mtbench", "pair_csv", "records"]
+    path: str | None = None
+    human_path: str | None = None
+    llm_path: str | None = None
+    human_judge: str = "human"
+    llm_judge: str = "gpt4"
+    group_col: str | None = None
+
+    @model_validator(mode="after")
+    def _paths(self) -> "PreferenceData":
+        if self.format == "pair_csv" and not (self.human_path and self.llm_path):
+            raise ValueError("format pair_csv needs human_path and llm_path")
+        if self.format != "pair_csv" and not self.path:
+            raise ValueError(f"format {self.format} needs path")
+        return self
+
+
+class RewardSection(_EncoderSection):
+    data: PreferenceData
+    max_length: int = Field(128, ge=16)
+
+
+class InstructSection(_Strict):
+    human_data: str
+    llm_data: str
+    model: str = "default"
+    method: Literal["lora", "full"] = "lora"
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    lora_targets: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"])
+    n_train: int = Field(..., ge=2)
+    n_test: int = Field(..., ge=1)
+    max_length: int = Field(192, ge=16)
+    max_new_tokens: int = Field(64, ge=1)
+    eval_batch_size: int = Field(8, ge=1)
+    evaluate_base: bool = True
+    train: TrainSettings = Field(default_factory=lambda: TrainSettings(lr=2e-4, batch_size=8))
+
+
+class MixingSection(_Strict):
+    base: Literal["classifier", "reward", "instruct"]
+    llm_fractions: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0],
+                                       min_length=2)
+    n_train: int | None = Field(None, ge=2)  # default: the base section's n_train
+
+    @model_validator(mode="after")
+    def _fractions(self) -> "MixingSection":
+        if any(not 0.0 <= f <= 1.0 for f in self.llm_fractions):
+            raise ValueError("llm_fractions must lie in [0, 1]")
+        return self
+
+
+class TrainConfig(_Strict):
+    """A training experiment: ``experiment`` picks the section that is run."""
+
+    name: str
+    experiment: Literal["classifier", "reward", "instruct", "mixing"]
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    split_seed: int = 0
+    threads: int | None = Field(2, ge=1)
+    classifier: ClassifierSection | None = None
+    reward: RewardSection | None = None
+    instruct: InstructSection | None = None
+    mixing: MixingSection | None = None
+    base_dir: str = "."  # where relative data paths are looked up besides the cwd
+
+    @model_validator(mode="after")
+    def _sections(self) -> "TrainConfig":
+        base = self.mixing.base if self.experiment == "mixing" and self.mixing else self.experiment
+        if self.experiment == "mixing" and self.mixing is None:
+            raise ValueError("experiment 'mixing' needs a 'mixing:' section")
+        if getattr(self, base) is None:
+            raise ValueError(f"experiment {self.experiment!r} needs a '{base}:' section")
+        return self
+
+    @property
+    def base(self) -> str:
+        """The experiment whose data and model are trained (the mixing base for mixing)."""
+        return self.mixing.base if self.experiment == "mixing" and self.mixing else self.experiment
+
+
+def load_train_config(path: str | Path | dict[str, Any]) -> TrainConfig:
+    """Load and validate a training YAML (or dict); ConfigError names the field and fix."""
+    source = "<config>"
+    if isinstance(path, dict):
+        data = dict(path)
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError("config file not found", where=str(p),
+                              fix="pass the path of a YAML config, e.g. configs/train_classifier.yaml")
+        source = str(p)
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"YAML syntax error: {exc}", where=source, fix="fix the YAML") from None
+        if not isinstance(data, dict):
+            raise ConfigError("a config must be a YAML mapping", where=source,
+                              fix="start with 'name: ...' and 'experiment: ...'")
+        data.setdefault("base_dir", str(p.resolve().parent))
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(x) for x in e['loc']) or '(top level)'}: {e['msg']}"
+                    for e in exc.errors()]
+        raise ConfigError("invalid training config:\n  " + "\n  ".join(problems), where=source,
+                          fix="correct the fields above (see configs/train_classifier.yaml)"
+                          ) from None
+
+
+def resolve_path(path: str, base_dir: str | Path, what: str, hint: str = "") -> Path:
+    """``path`` as given (relative to the cwd), else relative to ``base_dir``; InputError if absent."""
+    p = Path(path).expanduser()
+    for candidate in (p, Path(base_dir) / p):
+        if candidate.exists():
+            return candidate
+    raise InputError(f"the {what} does not exist", where=str(p),
+                     fix=hint or "check the path (relative paths are tried from the current "
+                                 f"directory and from {base_dir})")
+
+
+# ----------------------------------------------------------------------------- data
+def require_size(have: int, need: int, what: str, where: str, fix: str) -> None:
+    """InputError 'dataset too small' when ``have < need``."""
+    if have < need:
+        raise InputError(f"dataset too small: {have} {what}, the config needs {need}",
+                         where=where, fix=fix)
+
+
+def split_indices(groups: Sequence[Any], n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split items into (train, test) index arrays by group (no group on both sides).
+
+    Whole groups are moved to the test side in a seeded order until it holds at least
+    ``n_test`` items; the test side is then cut to exactly ``n_test``.
+    """
+    keys = pd.Series(list(groups)).astype(str).to_numpy()
+    uniq = np.unique(keys)
+    order = np.random.default_rng(seed).permutation(len(uniq))
+    test_groups: set[str] = set()
+    count = 0
+    counts = pd.Series(keys).value_counts()
+    for i in order:
+        if count >= n_test:
+            break
+        test_groups.add(uniq[i])
+        count += int(counts[uniq[i]])
+    is_test = np.isin(keys, list(test_groups))
+    test = np.flatnonzero(is_test)
+    test = np.sort(np.random.default_rng(seed + 1).permutation(test)[:n_test])
+    return np.flatnonzero(~is_test), test
+
+
+@dataclass(frozen=True)
+class Mix:
+    """A training set: indices taken with human annotations and with LLM annotations."""
+
+    human: np.ndarray
+    llm: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(len(self.human) + len(self.llm))
+
+    @property
+    def llm_fraction(self) -> float:
+        return len(self.llm) / self.n if self.n else float("nan")
+
+    def labelled(self, human: np.ndarray, llm: np.ndarray, where: str,
+                 fix: str) -> tuple[np.ndarray, np.ndarray]:
+        """Paired pool: (rows, annotations), human ones for ``self.human``, LLM ones after."""
+        rows = np.concatenate([self.human, self.llm]).astype(int)
+        if len(rows) < 2:
+            raise InputError(f"dataset too small: {len(rows)} training items", where=where, fix=fix)
+        return rows, np.concatenate([human[self.human], llm[self.llm]]).astype(int)
+
+
+def mix_counts(n: int, llm_fraction: float) -> tuple[int, int]:
+    """(human, llm) item counts for a training set of ``n``: llm = round-half-up(n * fraction)."""
+    if not 0.0 <= llm_fraction <= 1.0:
+        raise ConfigError(f"llm fraction {llm_fraction} is outside [0, 1]",
+                          fix="use fractions such as 0, 0.25, 0.5, 0.75, 1")
+    n_llm = int(math.floor(n * llm_fraction + 0.5 + 1e-9))
+    return n - n_llm, n_llm
+
+
+def sample_mix(n: int, llm_fraction: float, rng: np.random.Generator, n_human_pool: int,
+               n_llm_pool: int | None = None) -> Mix:
+    """Draw a training set of exactly ``n`` items with the requested LLM fraction.
+
+    ``n_llm_pool=None`` means paired: one pool of items, each annotated by both sides;
+    the two index arrays are then disjoint draws from that pool.
+    """
+    n_human, n_llm = mix_counts(n, llm_fraction)
+    if n_llm_pool is None:
+        require_size(n_human_pool, n, "training items", "training pool",
+                     "lower n_train or use a larger dataset")
+        chosen = rng.permutation(n_human_pool)[:n]
+        return Mix(np.sort(chosen[:n_human]), np.sort(chosen[n_human:]))
+    require_size(n_human_pool, n_human, "human training items", "human pool",
+                 "lower n_train or give more human data")
+    require_size(n_llm_pool, n_llm, "LLM training items", "LLM pool",
+                 "lower n_train or generate more LLM data")
+    return Mix(np.sort(rng.permutation(n_human_pool)[:n_human]),
+               np.sort(rng.permutation(n_llm_pool)[:n_llm]))
+
+
+# ----------------------------------------------------------------------------- training loop
+def fit(model: Any, n_examples: int, step_loss: Callable[[np.ndarray], Any],
+        settings: TrainSettings, seed: int, progress: Progress = None, desc: str = "train"
+        ) -> list[float]:
+    """Train ``model`` with AdamW; ``step_loss(batch_indices)`` returns the batch loss tensor.
+
+    Batches are a seeded permutation per epoch. Reports ``epochs: desc`` and ``steps: desc``
+    to ``progress``. Returns the loss of every step.
+    """
+    import torch
+
+    rng = np.random.default_rng(seed)
+    per_epoch = math.ceil(n_examples / settings.batch_size)
+    total = per_epoch * settings.epochs
+    if settings.max_steps:
+        total = min(total, settings.max_steps)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr)
+    warm = int(settings.warmup * total)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / (warm + 1) if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+    losses: list[float] = []
+    model.train()
+    epochs = math.ceil(total / per_epoch)
+    for epoch in range(epochs):
+        order = rng.permutation(n_examples)
+        for start in range(0, n_examples, settings.batch_size):
+            if len(losses) >= total:
+                break
+            loss = step_loss(order[start:start + settings.batch_size])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, settings.clip)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(float(loss.detach()))
+            if progress:
+                progress(f"steps: {desc}", len(losses), total)
+        if progress:
+            progress(f"epochs: {desc}", epoch + 1, epochs)
+    model.eval()
+    return losses
+
+
+@dataclass
+class RunResult:
+    """One trained-and-evaluated model: metrics, the loss curve and detail tables."""
+
+    metrics: dict[str, float]
+    losses: list[float]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    n_train: int = 0
+    samples: int = 0  # training examples processed (n_train x epochs, or steps x batch)
+    seconds: float = 0.0  # training time, without evaluation
+    save: Callable[[Path], None] | None = None  # writes the trained model to a directory
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.samples / self.seconds if self.seconds else float("nan")
+
+
+class Timer:
+    """``with Timer() as t: ...``; ``t.seconds`` afterwards."""
+
+    def __enter__(self) -> "Timer":
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+# ----------------------------------------------------------------------------- metrics
+def accuracy(y_true: Sequence[Any], y_pred: Sequence[Any]) -> float:
+    """Share of exact matches (NaN when empty)."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.shape != p.shape:
+        raise InputError(f"{t.size} true labels but {p.size} predictions",
+                         fix="pass one prediction per item")
+    return float(np.mean(t == p)) if t.size else float("nan")
+
+
+def per_class_recall(y_true: Sequence[Any], y_pred: Sequence[Any],
+                     labels: Sequence[Any] | None = None) -> dict[Any, float]:
+    """Recall of each label present in ``y_true`` (or of each of ``labels``; NaN if absent)."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    labels = list(labels) if labels is not None else sorted(set(t.tolist()), key=repr)
+    return {k: float(np.mean(p[t == k] == k)) if np.any(t == k) else float("nan") for k in labels}
+
+
+def macro_f1(y_true: Sequence[Any], y_pred: Sequence[Any],
+             labels: Sequence[Any] | None = None) -> float:
+    """Unweighted mean F1 over ``labels`` (default: every label in truth or predictions)."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    labels = list(labels) if labels is not None else sorted(set(t.tolist()) | set(p.tolist()), key=repr)
+    if not labels:
+        return float("nan")
+    scores = []
+    for k in labels:
+        tp = float(np.sum((t == k) & (p == k)))
+        fp = float(np.sum((t != k) & (p == k)))
+        fn = float(np.sum((t == k) & (p != k)))
+        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(scores))
+
+
+def shares(values: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
+    """Share of each of ``labels`` among ``values`` (zeros when empty)."""
+    v = np.asarray(values)
+    counts = np.array([np.sum(v == k) for k in labels], dtype=float)
+    return counts / counts.sum() if counts.sum() else counts
+
+
+def amplification(y_pred: Sequence[Any], y_train: Sequence[Any], y_test: Sequence[Any],
+                  labels: Sequence[Any]) -> dict[str, float]:
+    """Does the model exaggerate its training distribution? Compares predicted label shares
+    with the training labels' and with the human test labels'.
+
+    * ``majority_share_delta_vs_train``: predicted share of the training majority class minus
+      its training share (> 0: the majority is amplified);
+    * ``majority_share_delta_vs_test``: the same for the human-test majority class;
+    * ``js_vs_train`` / ``js_vs_test``: Jensen-Shannon divergence, base 2, in [0, 1];
+    * ``minority_recall``: mean recall over every test label except the test majority class.
+    """
+    from artifactual.analysis.labels import distribution_shift
+
+    pred = shares(y_pred, labels)
+    out: dict[str, float] = {}
+    for name, ref in (("train", shares(y_train, labels)), ("test", shares(y_test, labels))):
+        dist = pd.DataFrame({"human": ref, "model": pred}, index=list(labels))
+        s = distribution_shift(dist)
+        out[f"majority_share_delta_vs_{name}"] = s["majority_share_delta"]
+        out[f"js_vs_{name}"] = s["js_divergence"]
+    test_major = labels[int(np.argmax(shares(y_test, labels)))]
+    recalls = per_class_recall(y_test, y_pred, [k for k in labels if k != test_major])
+    present = [r for r in recalls.values() if not math.isnan(r)]
+    out["minority_recall"] = float(np.mean(present)) if present else float("nan")
+    return out
+
+
+def mean_ci(values: Sequence[float], confidence: float = 0.95) -> dict[str, Any]:
+    """Mean with a Student-t CI over seeds (a single value has no interval: NaN bounds)."""
+    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if x.size == 0:
+        return {"mean": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "n": 0,
+                "values": []}
+    mean = float(x.mean())
+    if x.size < 2:
+        lo = hi = float("nan")
+    else:
+        half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+        lo, hi = mean - half, mean + half
+    return {"mean": mean, "ci_low": lo, "ci_high": hi, "n": int(x.size),
+            "values": [float(v) for v in x]}
+
+
+def summarise(runs: pd.DataFrame, metrics: Sequence[str], by: str = "condition",
+              pair: tuple[str, str] | None = ("human", "llm")) -> dict[str, Any]:
+    """Per group (and metric) mean with a t-CI over seeds; with ``pair``, the per-seed gap
+    ``pair[0] - pair[1]`` (matched on seed) with its own CI and the relative gap."""
+    out: dict[str, Any] = {"by": by, "groups": {}, "ci": "95% Student-t over seeds"}
+    for group, part in runs.groupby(by, sort=False):
+        out["groups"][str(group)] = {m: mean_ci(part[m].tolist()) for m in metrics if m in part}
+    if pair and all(g in set(runs[by].astype(str)) for g in pair):
+        a = runs[runs[by].astype(str) == pair[0]].set_index("seed")
+        b = runs[runs[by].astype(str) == pair[1]].set_index("seed")
+        seeds = a.index.intersection(b.index)
+        gap = {}
+        for m in metrics:
+            if m in a and m in b:
+                diff = (a.loc[seeds, m] - b.loc[seeds, m]).tolist()
+                entry = mean_ci(diff)
+                base = float(a.loc[seeds, m].mean())
+                entry["relative"] = -entry["mean"] / base if base else float("nan")
+                gap[m] = entry
+        out["gap"] = {"definition": f"{pair[0]} minus {pair[1]}, per seed; relative = "
+                      f"({pair[1]} - {pair[0]}) / {pair[0]}", "metrics": gap}
+    return out
