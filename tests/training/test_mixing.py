@@ -11,7 +11,7 @@ import pytest
 
 from artifactual.errors import InputError
 from artifactual.training import train
-from artifactual.training.common import mix_counts, sample_mix
+from artifactual.training.mixing import mix_counts, sample_mix
 
 FRACTIONS = [0.0, 0.25, 0.5, 0.75, 1.0]
 

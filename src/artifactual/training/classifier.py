@@ -24,10 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from artifactual.errors import ConfigError, InputError
-from artifactual.training.common import (ClassifierSection, Mix, Progress, RunResult, Timer,
-                                         TrainConfig, accuracy, amplification, fit, macro_f1,
-                                         quiet_hf, require_size, resolve_path,
-                                         seed_everything, split_indices)
+from artifactual.training.common import (ClassifierSection, Progress, TrainConfig, accuracy,
+                                         amplification, macro_f1, quiet_hf, require_size,
+                                         resolve_path, seed_everything, split_indices)
+from artifactual.training.mixing import Mix
+from artifactual.training.run import RunResult, Timer, fit
 
 __all__ = ["PooledEncoder", "Tokenized", "LabelTask", "load_task", "train_mix", "METRICS"]
 

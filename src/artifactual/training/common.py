@@ -1,12 +1,8 @@
-"""Shared pieces of the training layer: seeding, config models, splits, the mixing sampler,
-the optimisation loop and the metric helpers.
+"""Shared pieces of the training layer: seeding, config models, data splits and metrics.
 
 Every experiment is "train on a set built from a human pool and an LLM pool, evaluate on
-held-out human data". A training set is given by two index arrays (:class:`Mix`): items
-taken with their human annotation and items taken with their LLM annotation. Paired
-experiments (labels, preferences) draw both from one pool of items, disjointly; unpaired
-ones (instructions) draw from two pools. Human-only and LLM-only training are the mixes
-with LLM fraction 0 and 1.
+held-out human data"; the training sets are drawn by :mod:`.mixing` and trained by
+:func:`artifactual.training.run.fit`.
 """
 
 from __future__ import annotations
@@ -14,10 +10,8 @@ from __future__ import annotations
 import math
 import os
 import random
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,11 +23,11 @@ from scipy import stats
 
 from artifactual.errors import ConfigError, InputError
 
-__all__ = ["Progress", "seed_everything", "quiet_hf", "TrainSettings", "LabelData", "ClassifierSection",
-           "PreferenceData", "RewardSection", "InstructSection", "MixingSection", "TrainConfig",
-           "load_train_config", "resolve_path", "split_indices", "Mix", "mix_counts",
-           "sample_mix", "require_size", "fit", "RunResult", "Timer", "accuracy", "macro_f1",
-           "per_class_recall", "shares", "amplification", "mean_ci", "summarise"]
+__all__ = ["Progress", "seed_everything", "quiet_hf", "TrainSettings", "LabelData",
+           "ClassifierSection", "PreferenceData", "RewardSection", "InstructSection",
+           "MixingSection", "TrainConfig", "load_train_config", "resolve_path", "split_indices",
+           "require_size", "accuracy", "macro_f1", "per_class_recall", "shares", "amplification",
+           "mean_ci", "summarise"]
 
 Progress = Callable[[str, int, int], None] | None
 
@@ -269,135 +263,6 @@ def split_indices(groups: Sequence[Any], n_test: int, seed: int) -> tuple[np.nda
     test = np.flatnonzero(is_test)
     test = np.sort(np.random.default_rng(seed + 1).permutation(test)[:n_test])
     return np.flatnonzero(~is_test), test
-
-
-@dataclass(frozen=True)
-class Mix:
-    """A training set: indices taken with human annotations and with LLM annotations."""
-
-    human: np.ndarray
-    llm: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return int(len(self.human) + len(self.llm))
-
-    @property
-    def llm_fraction(self) -> float:
-        return len(self.llm) / self.n if self.n else float("nan")
-
-    def labelled(self, human: np.ndarray, llm: np.ndarray, where: str,
-                 fix: str) -> tuple[np.ndarray, np.ndarray]:
-        """Paired pool: (rows, annotations), human ones for ``self.human``, LLM ones after."""
-        rows = np.concatenate([self.human, self.llm]).astype(int)
-        if len(rows) < 2:
-            raise InputError(f"dataset too small: {len(rows)} training items", where=where, fix=fix)
-        return rows, np.concatenate([human[self.human], llm[self.llm]]).astype(int)
-
-
-def mix_counts(n: int, llm_fraction: float) -> tuple[int, int]:
-    """(human, llm) item counts for a training set of ``n``: llm = round-half-up(n * fraction)."""
-    if not 0.0 <= llm_fraction <= 1.0:
-        raise ConfigError(f"llm fraction {llm_fraction} is outside [0, 1]",
-                          fix="use fractions such as 0, 0.25, 0.5, 0.75, 1")
-    n_llm = int(math.floor(n * llm_fraction + 0.5 + 1e-9))
-    return n - n_llm, n_llm
-
-
-def sample_mix(n: int, llm_fraction: float, rng: np.random.Generator, n_human_pool: int,
-               n_llm_pool: int | None = None) -> Mix:
-    """Draw a training set of exactly ``n`` items with the requested LLM fraction.
-
-    ``n_llm_pool=None`` means paired: one pool of items, each annotated by both sides;
-    the two index arrays are then disjoint draws from that pool.
-    """
-    n_human, n_llm = mix_counts(n, llm_fraction)
-    if n_llm_pool is None:
-        require_size(n_human_pool, n, "training items", "training pool",
-                     "lower n_train or use a larger dataset")
-        chosen = rng.permutation(n_human_pool)[:n]
-        return Mix(np.sort(chosen[:n_human]), np.sort(chosen[n_human:]))
-    require_size(n_human_pool, n_human, "human training items", "human pool",
-                 "lower n_train or give more human data")
-    require_size(n_llm_pool, n_llm, "LLM training items", "LLM pool",
-                 "lower n_train or generate more LLM data")
-    return Mix(np.sort(rng.permutation(n_human_pool)[:n_human]),
-               np.sort(rng.permutation(n_llm_pool)[:n_llm]))
-
-
-# ----------------------------------------------------------------------------- training loop
-def fit(model: Any, n_examples: int, step_loss: Callable[[np.ndarray], Any],
-        settings: TrainSettings, seed: int, progress: Progress = None, desc: str = "train"
-        ) -> list[float]:
-    """Train ``model`` with AdamW; ``step_loss(batch_indices)`` returns the batch loss tensor.
-
-    Batches are a seeded permutation per epoch. Reports ``epochs: desc`` and ``steps: desc``
-    to ``progress``. Returns the loss of every step.
-    """
-    import torch
-
-    rng = np.random.default_rng(seed)
-    per_epoch = math.ceil(n_examples / settings.batch_size)
-    total = per_epoch * settings.epochs
-    if settings.max_steps:
-        total = min(total, settings.max_steps)
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr)
-    warm = int(settings.warmup * total)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / (warm + 1) if s < warm else max(0.0, (total - s) / max(1, total - warm)))
-    losses: list[float] = []
-    model.train()
-    epochs = math.ceil(total / per_epoch)
-    for epoch in range(epochs):
-        order = rng.permutation(n_examples)
-        for start in range(0, n_examples, settings.batch_size):
-            if len(losses) >= total:
-                break
-            loss = step_loss(order[start:start + settings.batch_size])
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, settings.clip)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            losses.append(float(loss.detach()))
-            if progress:
-                progress(f"steps: {desc}", len(losses), total)
-        if progress:
-            progress(f"epochs: {desc}", epoch + 1, epochs)
-    model.eval()
-    return losses
-
-
-@dataclass
-class RunResult:
-    """One trained-and-evaluated model: metrics, the loss curve and detail tables."""
-
-    metrics: dict[str, float]
-    losses: list[float]
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    n_train: int = 0
-    samples: int = 0  # training examples processed (n_train x epochs, or steps x batch)
-    seconds: float = 0.0  # training time, without evaluation
-    save: Callable[[Path], None] | None = None  # writes the trained model to a directory
-
-    @property
-    def samples_per_s(self) -> float:
-        return self.samples / self.seconds if self.seconds else float("nan")
-
-
-class Timer:
-    """``with Timer() as t: ...``; ``t.seconds`` afterwards."""
-
-    def __enter__(self) -> "Timer":
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.seconds = time.perf_counter() - self.start
 
 
 # ----------------------------------------------------------------------------- metrics

@@ -25,9 +25,11 @@ import pandas as pd
 import torch
 
 from artifactual.errors import InputError
-from artifactual.training.common import (InstructSection, Mix, Progress, RunResult, Timer,
-                                         TrainConfig, fit, quiet_hf, require_size,
-                                         resolve_path, seed_everything, split_indices)
+from artifactual.training.common import (InstructSection, Progress, TrainConfig, quiet_hf,
+                                         require_size, resolve_path, seed_everything,
+                                         split_indices)
+from artifactual.training.mixing import Mix
+from artifactual.training.run import RunResult, Timer, fit
 
 __all__ = ["load_instructions", "InstructTask", "load_task", "train_mix", "evaluate",
            "evaluate_base", "rouge_l", "cosine", "METRICS"]

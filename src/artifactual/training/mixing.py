@@ -1,5 +1,10 @@
 """Mixing curves: the same training size, a growing share of LLM-annotated data.
 
+A training set is two index arrays (:class:`Mix`): items taken with their human annotation
+and items taken with their LLM annotation. Paired experiments (labels, preferences) draw
+both from one pool of items, disjointly; unpaired ones (instructions) from two pools.
+:func:`sample_mix` hits the requested fraction exactly (``round-half-up(n * fraction)``).
+
 :func:`sweep` trains one model per (condition, seed): each condition is an LLM fraction,
 and the training set is drawn with :func:`~artifactual.training.common.sample_mix`
 from a generator seeded by ``(split_seed, seed)``. So, for one seed, every fraction uses
@@ -10,19 +15,76 @@ fractions 0 and 1.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from artifactual.training.common import (Mix, Progress, RunResult, TrainConfig, mean_ci,
-                                         sample_mix)
+from artifactual.errors import ConfigError, InputError
+from artifactual.training.common import Progress, TrainConfig, mean_ci, require_size
 
-__all__ = ["sweep", "fraction_label", "curve_table", "plot_curve", "save_png"]
+__all__ = ["Mix", "mix_counts", "sample_mix", "sweep", "fraction_label", "curve_table",
+           "plot_curve", "save_png"]
 
-OnResult = Callable[[str, float, int, Mix, RunResult], None] | None
+@dataclass(frozen=True)
+class Mix:
+    """A training set: indices taken with human annotations and with LLM annotations."""
+
+    human: np.ndarray
+    llm: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(len(self.human) + len(self.llm))
+
+    @property
+    def llm_fraction(self) -> float:
+        return len(self.llm) / self.n if self.n else float("nan")
+
+    def labelled(self, human: np.ndarray, llm: np.ndarray, where: str,
+                 fix: str) -> tuple[np.ndarray, np.ndarray]:
+        """Paired pool: (rows, annotations), human ones for ``self.human``, LLM ones after."""
+        rows = np.concatenate([self.human, self.llm]).astype(int)
+        if len(rows) < 2:
+            raise InputError(f"dataset too small: {len(rows)} training items", where=where, fix=fix)
+        return rows, np.concatenate([human[self.human], llm[self.llm]]).astype(int)
+
+
+def mix_counts(n: int, llm_fraction: float) -> tuple[int, int]:
+    """(human, llm) item counts for a training set of ``n``: llm = round-half-up(n * fraction)."""
+    if not 0.0 <= llm_fraction <= 1.0:
+        raise ConfigError(f"llm fraction {llm_fraction} is outside [0, 1]",
+                          fix="use fractions such as 0, 0.25, 0.5, 0.75, 1")
+    n_llm = int(math.floor(n * llm_fraction + 0.5 + 1e-9))
+    return n - n_llm, n_llm
+
+
+def sample_mix(n: int, llm_fraction: float, rng: np.random.Generator, n_human_pool: int,
+               n_llm_pool: int | None = None) -> Mix:
+    """Draw a training set of exactly ``n`` items with the requested LLM fraction.
+
+    ``n_llm_pool=None`` means paired: one pool of items, each annotated by both sides;
+    the two index arrays are then disjoint draws from that pool.
+    """
+    n_human, n_llm = mix_counts(n, llm_fraction)
+    if n_llm_pool is None:
+        require_size(n_human_pool, n, "training items", "training pool",
+                     "lower n_train or use a larger dataset")
+        chosen = rng.permutation(n_human_pool)[:n]
+        return Mix(np.sort(chosen[:n_human]), np.sort(chosen[n_human:]))
+    require_size(n_human_pool, n_human, "human training items", "human pool",
+                 "lower n_train or give more human data")
+    require_size(n_llm_pool, n_llm, "LLM training items", "LLM pool",
+                 "lower n_train or generate more LLM data")
+    return Mix(np.sort(rng.permutation(n_human_pool)[:n_human]),
+               np.sort(rng.permutation(n_llm_pool)[:n_llm]))
+
+
+OnResult = Callable[[str, float, int, Mix, Any], None] | None
 
 
 def fraction_label(fraction: float) -> str:

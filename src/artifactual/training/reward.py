@@ -18,14 +18,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 import torch.nn.functional as F
 
 from artifactual.errors import InputError
 from artifactual.training.classifier import PooledEncoder, Tokenized
-from artifactual.training.common import (Mix, PreferenceData, Progress, RewardSection, RunResult,
-                                         Timer, TrainConfig, accuracy, fit, require_size,
-                                         resolve_path, seed_everything, split_indices)
+from artifactual.training.common import (PreferenceData, Progress, RewardSection, TrainConfig,
+                                         accuracy, require_size, resolve_path, seed_everything,
+                                         split_indices)
+from artifactual.training.mixing import Mix
+from artifactual.training.run import RunResult, Timer, fit
 
 __all__ = ["PreferenceTask", "judge_table", "load_task", "train_mix", "METRICS"]
 

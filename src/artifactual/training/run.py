@@ -17,19 +17,21 @@ import importlib
 import json
 import math
 import platform
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from artifactual.training.common import (Mix, Progress, RunResult, Timer, TrainConfig,
+from artifactual.training.common import (Progress, TrainConfig, TrainSettings,
                                          load_train_config, seed_everything, summarise)
-from artifactual.training.mixing import (curve_table, fraction_label, plot_curve, save_png,
-                                         sweep)
+from artifactual.training.mixing import (Mix, curve_table, fraction_label, plot_curve,
+                                         save_png, sweep)
 
-__all__ = ["train", "TrainResult", "experiment_module"]
+__all__ = ["train", "TrainResult", "experiment_module", "fit", "RunResult", "Timer"]
 
 _MODULES = {"classifier": "classifier", "reward": "reward", "instruct": "instruct"}
 
@@ -41,6 +43,80 @@ class TrainResult:
     out_dir: Path
     metrics: dict[str, Any]
     runs: pd.DataFrame
+
+
+def fit(model: Any, n_examples: int, step_loss: Callable[[np.ndarray], Any],
+        settings: TrainSettings, seed: int, progress: Progress = None, desc: str = "train"
+        ) -> list[float]:
+    """Train ``model`` with AdamW; ``step_loss(batch_indices)`` returns the batch loss tensor.
+
+    Batches are a seeded permutation per epoch. Reports ``epochs: desc`` and ``steps: desc``
+    to ``progress``. Returns the loss of every step.
+    """
+    import torch
+
+    rng = np.random.default_rng(seed)
+    per_epoch = math.ceil(n_examples / settings.batch_size)
+    total = per_epoch * settings.epochs
+    if settings.max_steps:
+        total = min(total, settings.max_steps)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr)
+    warm = int(settings.warmup * total)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / (warm + 1) if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+    losses: list[float] = []
+    model.train()
+    epochs = math.ceil(total / per_epoch)
+    for epoch in range(epochs):
+        order = rng.permutation(n_examples)
+        for start in range(0, n_examples, settings.batch_size):
+            if len(losses) >= total:
+                break
+            loss = step_loss(order[start:start + settings.batch_size])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, settings.clip)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(float(loss.detach()))
+            if progress:
+                progress(f"steps: {desc}", len(losses), total)
+        if progress:
+            progress(f"epochs: {desc}", epoch + 1, epochs)
+    model.eval()
+    return losses
+
+
+@dataclass
+class RunResult:
+    """One trained-and-evaluated model: metrics, the loss curve and detail tables."""
+
+    metrics: dict[str, float]
+    losses: list[float]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    n_train: int = 0
+    samples: int = 0  # training examples processed (n_train x epochs, or steps x batch)
+    seconds: float = 0.0  # training time, without evaluation
+    save: Callable[[Path], None] | None = None  # writes the trained model to a directory
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.samples / self.seconds if self.seconds else float("nan")
+
+
+class Timer:
+    """``with Timer() as t: ...``; ``t.seconds`` afterwards."""
+
+    def __enter__(self) -> "Timer":
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds = time.perf_counter() - self.start
 
 
 def experiment_module(name: str) -> Any:
