@@ -82,6 +82,9 @@ def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
     store = RunStore(out, cfg.model_dump(mode="json"), versions=_versions())
     try:
         sessions = gen.build(cfg, cfg.section)
+        for bad in [s for s in sessions if getattr(s, "input_problem", None)]:
+            store.error(record_id=bad.id, **bad.input_problem)
+        sessions = [s for s in sessions if not getattr(s, "input_problem", None)]
         record_ids = getattr(gen, "record_ids", lambda unit: [unit.id])
         todo = [s for s in sessions if not all(i in store.done_ids for i in record_ids(s))]
         n_skipped = len(sessions) - len(todo)

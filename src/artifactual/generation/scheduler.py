@@ -2,7 +2,8 @@
 
 Each active dialogue exposes its next request; one step sends all of them as a
 single backend call (after answering what it can from the cache), applies the
-results, lets finished dialogues leave, and repeats.
+results, lets finished dialogues leave, and repeats. A dialogue that is not done
+but returns ``None`` waits this step (e.g. for a shared pool another unit fills).
 """
 
 from __future__ import annotations
@@ -50,7 +51,11 @@ class Scheduler:
         step = 0
         while active:
             t0 = time.perf_counter()
-            requests = [d.next_request() for d in active]
+            asked = [(d, d.next_request()) for d in active]
+            stepping = [d for d, r in asked if r is not None]
+            requests = [r for d, r in asked if r is not None]
+            if not requests and not any(d.done for d in active):
+                raise RuntimeError(f"{len(active)} dialogues are all waiting and none can step")
             keys = [request_key(self.backend.model, r) for r in requests]
             hits = self.cache.get_many(keys) if self.cache else {}
             todo = [i for i, k in enumerate(keys) if k not in hits]
@@ -63,7 +68,7 @@ class Scheduler:
                 results[i] = r
             if self.cache is not None:
                 self.cache.put_many((keys[i], r) for i, r in zip(todo, fresh))
-            for d, r in zip(active, results):
+            for d, r in zip(stepping, results):
                 d.apply(r)
                 if not r.ok and self.on_error:
                     self.on_error(d, r)

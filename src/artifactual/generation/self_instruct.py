@@ -32,7 +32,7 @@ from artifactual.agents.templates import Strategy, load_strategy
 from artifactual.errors import ConfigError
 from artifactual.generation.backends.base import ChatRequest, ChatResult
 from artifactual.generation.registry import RecordContext
-from artifactual.generation.tasks import (InputProblem, RowProblem, idle_request, make_provenance, read_rows,
+from artifactual.generation.tasks import (InputProblem, RowProblem, make_provenance, read_rows,
                                           strategy_names)
 from artifactual.records import Instruction, Usage
 
@@ -228,7 +228,7 @@ class Slot:
     def next_request(self) -> ChatRequest | None:
         if self.phase == "wait":
             if not self.boot.may_start(self.k):
-                return idle_request()
+                return None  # wait this step
             self.phase = "propose"
         st = self.boot.strategy
         if self.phase == "propose":

@@ -6,7 +6,7 @@ then runs as a role-play session (:mod:`artifactual.agents.roleplay`) under each
 
 The units are the role-plays themselves, built up front. While the lists are not known a
 unit *carries* one pending enumeration request (one carrier per list and step, chosen in
-unit order) or waits with an idle request (cached after its first use). A list shorter
+unit order) or waits (its next request is None for that step). A list shorter
 than asked for is asked again with a new seed (``max_enumeration_attempts``); units left
 without a role or task end with ``termination_reason: enumeration_short``. Enumeration
 requests do not depend on the carrier, so a resumed run replays them from the cache.
@@ -27,7 +27,7 @@ from artifactual.agents.termination import Termination
 from artifactual.generation import roleplay
 from artifactual.generation.backends.base import ChatRequest, ChatResult
 from artifactual.generation.registry import RecordContext
-from artifactual.generation.tasks import idle_request, make_provenance
+from artifactual.generation.tasks import make_provenance
 from artifactual.records import Conversation, Sampling, Usage
 
 __all__ = ["Section", "SocietyPlan", "SocietySession", "parse_list", "build", "records"]
@@ -158,7 +158,6 @@ class SocietySession:
         self.termination_reason: str | None = None
         self.error: str | None = None
         self._carrying: Key | None = None
-        self._pending_end: str | None = None
         self._done = False
 
     @property
@@ -182,7 +181,7 @@ class SocietySession:
                 self._carrying = key
                 return req
             waiting = True  # not askable yet, or another unit carries it this step
-        return idle_request() if waiting else self._start()
+        return None if waiting else self._start()
 
     def _start(self) -> ChatRequest:
         i, j, k = self.index
@@ -190,9 +189,9 @@ class SocietySession:
         failed = next((x.error for x in lists if x is not None and x.error), None)
         a, u, t = (x.items if x is not None else [] for x in lists)
         if failed or i >= len(a) or j >= len(u) or k >= len(t):
-            self._pending_end = "backend_error" if failed else "enumeration_short"
-            self.error = failed
-            return idle_request()
+            self.termination_reason = "backend_error" if failed else "enumeration_short"
+            self.error, self._done = failed, True
+            return None
         self.session = self._make(self.id, RolePlayTask(a[i], u[j], t[k]))
         return self.session.next_request()
 
@@ -201,8 +200,6 @@ class SocietySession:
             self.usage.add(result.prompt_tokens, result.completion_tokens)
             self.plan.offer(self._carrying, result)
             self._carrying = None
-        elif self._pending_end is not None:
-            self.termination_reason, self._done = self._pending_end, True
         elif self.session is not None:
             self.session.apply(result)
 

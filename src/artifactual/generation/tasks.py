@@ -11,7 +11,7 @@ Task sets (loader + question + scorer), by name:
   score = share of targets among the first n listed words, correct iff all are found.
 
 Units: :class:`OneShot` (one request), :class:`InputProblem` (reports a bad input row to
-``errors.jsonl`` through the run loop and writes no record) and :func:`idle_request`.
+``errors.jsonl`` through the run loop, is never scheduled and writes no record).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from artifactual.records import Provenance, Sampling, Usage
 
 __all__ = ["TaskItem", "TaskSet", "TASK_SETS", "get_task_set", "load_tasks", "score_logic_grid",
            "score_trivia", "score_codenames", "read_rows", "OneShot", "InputProblem",
-           "idle_request", "make_provenance", "RowProblem", "strategy_names", "model_label"]
+           "make_provenance", "RowProblem", "strategy_names", "model_label"]
 
 
 # -- reading rows -----------------------------------------------------------------------------
@@ -216,13 +216,6 @@ def load_tasks(name: str, path: str | Path, *, limit: int | None = None, offset:
 
 
 # -- units ------------------------------------------------------------------------------------
-def idle_request() -> ChatRequest:
-    """A one-token request for a unit that has to wait a step (answered from the cache after
-    its first use): the scheduler steps every active unit once per step."""
-    return ChatRequest(messages=[{"role": "user", "content": "Reply with OK."}],
-                       sampling=Sampling(temperature=0.0, top_p=1.0, max_tokens=1, seed=0), tag="idle")
-
-
 class OneShot:
     """A unit with exactly one request. ``check(result)`` may return a problem: the result is
     then marked failed, so the run loop logs it to ``errors.jsonl`` (the record is still written
@@ -257,15 +250,28 @@ class OneShot:
         return self.result is not None and (self.result.ok or self.problem is not None)
 
 
-class InputProblem(OneShot):
-    """A bad input row, reported to ``errors.jsonl`` by the run loop; it writes no record."""
+class InputProblem:
+    """A bad input row. The run loop logs ``input_problem`` to ``errors.jsonl`` and never
+    schedules the unit; it sends nothing and writes no record."""
 
     def __init__(self, problem: RowProblem):
-        super().__init__(f"input:{problem.where}", idle_request())
+        self.id = f"input:{problem.where}"
         self.row_problem = problem
+        self.input_problem = {"where": problem.where, "error": problem.text(), "fix": problem.fix}
+        self.usage = Usage()
+        self.done = True
+        self.result = None
+        self.problem = problem.text()
 
-    def check(self, result: ChatResult) -> str | None:
-        return self.row_problem.text()
+    def next_request(self) -> None:
+        return None
+
+    def apply(self, result: ChatResult) -> None:  # pragma: no cover - never scheduled
+        pass
+
+    @property
+    def answered(self) -> bool:
+        return False
 
 
 def make_provenance(generator: str, cfg, ctx, *, seed: int, usage: Usage,
