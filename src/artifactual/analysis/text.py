@@ -97,14 +97,19 @@ def embed(texts: Sequence[str], *, batch_size: int = 64, encoder: str | None = N
     if not distinct:
         return np.zeros((0, 384), dtype=np.float32)
     model = load_encoder(encoder)
-    parts: list[np.ndarray] = []
+    # Sorted by length over all texts, so every batch pads little (the encoder sorts only
+    # within one call, and we call it per chunk to report progress).
+    order = np.argsort([len(t) for t in distinct], kind="stable")
+    dim = getattr(model, "get_embedding_dimension", None) or \
+        model.get_sentence_embedding_dimension  # renamed in sentence-transformers 6
+    vectors = np.empty((len(distinct), dim()), dtype=np.float32)
     for start in range(0, len(distinct), _EMBED_CHUNK):
-        chunk = distinct[start:start + _EMBED_CHUNK]
-        parts.append(model.encode(chunk, batch_size=batch_size, normalize_embeddings=True,
-                                  convert_to_numpy=True, show_progress_bar=False))
+        rows = order[start:start + _EMBED_CHUNK]
+        vectors[rows] = model.encode([distinct[i] for i in rows], batch_size=batch_size,
+                                     normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=False)
         if progress is not None:
-            progress("embed", start + len(chunk), len(distinct))
-    vectors = np.concatenate(parts).astype(np.float32, copy=False)
+            progress("embed", start + len(rows), len(distinct))
     return vectors[where]
 
 
