@@ -20,14 +20,15 @@ CAMEL = Path(__file__).parents[1] / "fixtures" / "camel"
 SUMMARY_KEYS = {"n_conversations", "n_turns", "mean_turns", "role_flip_rate",
                 "role_flip_message_rate", "interruption_rate", "interruption_message_rate",
                 "termination_reasons", "group_by", "groups", "n_errors", "n_skipped_records",
-                "detectors", "markers"}
+                "detectors", "markers", "compare_by", "impersonation_rate",
+                "role_adherence_violation_rate", "digression_rate", "mean_drift", "repetition_loop_rate"}
 
 
 def test_summary_on_fixture_with_known_answers() -> None:
     # garden_clean: 6 messages, nothing flagged
     # garden_flips: 6 messages, 2 flipped (3 user, 4 assistant), 2 interruptions (5, 6)
     # beekeeper_numeric: 11 messages, 1 interruption (7, user)
-    s = audit(CAMEL / "good").summary
+    s = audit(CAMEL / "good", detectors=("role_flip",)).summary
     assert set(s) == SUMMARY_KEYS
     assert s["n_conversations"] == 3 and s["n_turns"] == 23
     assert s["mean_turns"] == pytest.approx(23 / 3)
@@ -96,7 +97,7 @@ def test_grouping_by_strategy_from_project_records(tmp_path: Path) -> None:
              _conversation(2, "camel-minimal", True), _conversation(3, "camel-minimal", True),
              _conversation(4, "camel-minimal", False)]
     (tmp_path / "records.jsonl").write_text("".join(record_to_json(c) + "\n" for c in convs))
-    s = audit(tmp_path).summary
+    s = audit(tmp_path, detectors=("role_flip",)).summary
     assert s["group_by"] == "strategy" and sorted(s["groups"]) == ["camel", "camel-minimal"]
     camel, minimal = s["groups"]["camel"], s["groups"]["camel-minimal"]
     assert camel["n_conversations"] == 2 and camel["role_flip_rate"] == 0.5
@@ -105,7 +106,7 @@ def test_grouping_by_strategy_from_project_records(tmp_path: Path) -> None:
     assert minimal["role_flip_rate"] == pytest.approx(2 / 3)
     assert minimal["role_flip_message_rate"] == pytest.approx(2 / 9)
     assert s["role_flip_rate"] == pytest.approx(3 / 5)
-    assert set(camel) == SUMMARY_KEYS - {"group_by", "groups", "n_errors",
+    assert set(camel) == SUMMARY_KEYS - {"group_by", "groups", "n_errors", "compare_by",
                                          "n_skipped_records", "detectors", "markers"}
     no_groups = audit(tmp_path, group_by=None).summary
     assert no_groups["groups"] == {} and no_groups["group_by"] is None
@@ -197,6 +198,6 @@ def test_analysis_does_not_import_generation() -> None:
 
 def test_progress_is_reported() -> None:
     calls: list[tuple[str, int, int | None]] = []
-    audit(CAMEL / "good", progress=lambda stage, done, total: calls.append((stage, done, total)))
+    audit(CAMEL / "good", detectors=("role_flip",), progress=lambda stage, done, total: calls.append((stage, done, total)))
     assert [c for c in calls if c[0] == "read"][-1] == ("read", 3, None)
     assert calls[-1] == ("detect", 1, 1)

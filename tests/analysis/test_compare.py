@@ -142,3 +142,15 @@ def test_compare_errors() -> None:
         compare(f, ["length"], "corpus", reference="martian")
     with pytest.raises(AnalysisError, match="not numeric"):
         compare(f.assign(text="abc"), ["text"], "corpus")
+
+
+def test_single_observation_group_gives_no_p_value_instead_of_crashing():
+    import numpy as np
+    import pandas as pd
+
+    from artifactual.analysis.compare import compare
+
+    frame = pd.DataFrame({"g": ["a", "a", "a", "b"], "x": [0.1, 0.2, 0.5, 0.3]})
+    out = compare(frame, ["x"], "g", reference="a", seed=0, n_resamples=200)
+    row = out[out["group"] == "b"].iloc[0]
+    assert np.isnan(row["p_value"]) and row["n"] == 1

@@ -118,6 +118,8 @@ def _unpaired_p(x: np.ndarray, y: np.ndarray, rate: bool, seed: int, n_resamples
         return float(stats.fisher_exact(table).pvalue)
     if np.all(x == x[0]) and np.all(y == x[0]):
         return 1.0
+    if x.size < 2 or y.size < 2:  # scipy's permutation test needs two per sample; no test here
+        return float("nan")
     res = stats.permutation_test((x, y), _mean_diff, permutation_type="independent",
                                  vectorized=True, n_resamples=n_resamples,
                                  alternative="two-sided", rng=np.random.default_rng(seed))
