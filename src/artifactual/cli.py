@@ -92,7 +92,7 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
     if kind != "conversations":  # texts, labels, preferences, instructions
-        _run_kind(kind, [str(p) for p in paths], out, quiet)
+        _run_kind(kind, [str(p) for p in paths], out, quiet, reference=reference)
         return
     import pandas as pd
 
