@@ -27,6 +27,7 @@ GENERATOR_MODULES: dict[str, str] = {
     "labels": "artifactual.generation.labels",
     "preferences": "artifactual.generation.preferences",
     "society": "artifactual.generation.society",
+    "freeform": "artifactual.generation.freeform",
 }
 
 
