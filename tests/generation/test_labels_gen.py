@@ -79,3 +79,12 @@ def test_bad_rows_are_reported_and_good_items_labelled(engine, tmp_path):
     errors = _read(tmp_path / "run", "errors.jsonl")
     lines = sorted(int(e["record_id"].rsplit(":", 1)[1]) for e in errors)
     assert lines == [2, 3] and all(e["record_id"].startswith("input:") for e in errors)
+
+
+def test_csv_rows_are_numbered_by_file_line(tmp_path):
+    from artifactual.generation.tasks import read_rows
+
+    p = tmp_path / "items.csv"
+    p.write_text('id,text\n1,a\n2,"two\nlines"\n3,d\n')
+    rows, problems = read_rows(p)
+    assert [line for line, _ in rows] == [2, 3, 5] and not problems

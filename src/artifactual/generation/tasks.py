@@ -56,6 +56,7 @@ def read_rows(path: str | Path) -> tuple[list[tuple[int, dict[str, Any]]], list[
     with p.open(encoding="utf-8", newline="") as fh:
         if p.suffix.lower() in (".csv", ".tsv"):
             reader = csv.DictReader(fh, delimiter="\t" if p.suffix.lower() == ".tsv" else ",")
+            reader.fieldnames  # reads the header, so line_num counts it
             start = reader.line_num + 1
             for raw in reader:
                 line, start = start, reader.line_num + 1
