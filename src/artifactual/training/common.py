@@ -228,7 +228,7 @@ def resolve_path(path: str, base_dir: str | Path, what: str, hint: str = "") -> 
     p = Path(path).expanduser()
     for candidate in (p, Path(base_dir) / p):
         if candidate.exists():
-            return candidate
+            return candidate.resolve()
     raise InputError(f"the {what} does not exist", where=str(p),
                      fix=hint or "check the path (relative paths are tried from the current "
                                  f"directory and from {base_dir})")
