@@ -164,11 +164,12 @@ def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool
               config: Optional[Path] = None, data: Optional[Path] = None) -> None:
     """``audit --kind`` / ``compare``: run, write, print the estimates table."""
     from artifactual.analysis import kinds
+    from artifactual.analysis.compare_config import run_compare_config
 
     try:
         with _progress(quiet) as progress:
             if config is not None:
-                result = kinds.run_compare_config(config, data, progress=progress)
+                result = run_compare_config(config, data, progress=progress)
             elif compare:
                 result = kinds.compare_kind(kind, paths, reference=reference, judges=judges,
                                             progress=progress)

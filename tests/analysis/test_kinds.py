@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from artifactual.analysis.kinds import (Input, audit_kind, compare_kind, load_compare_config,
-                                        run_compare_config)
+from artifactual.analysis.compare_config import load_compare_config, run_compare_config
+from artifactual.analysis.kinds import Input, audit_kind, compare_kind
 from artifactual.cli import app
 from artifactual.errors import ConfigError, InputError
 from artifactual.readers import ErrorLog, read
