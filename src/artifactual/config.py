@@ -17,7 +17,7 @@ from artifactual.generation.backends.openai import OpenAIOptions
 from artifactual.generation.backends.vllm import EngineOptions
 from artifactual.records import Sampling
 
-__all__ = ["RunConfig", "CostPer1k", "load_config", "parse_config", "section_of"]
+__all__ = ["RunConfig", "RayOptions", "CostPer1k", "load_config", "parse_config", "section_of"]
 
 
 class _Strict(BaseModel):
@@ -27,6 +27,18 @@ class _Strict(BaseModel):
 class AuditOptions(_Strict):
     detectors: list[str] = Field(default_factory=lambda: ["role_flip"])
     group_by: str | None = "strategy"
+
+
+class RayOptions(_Strict):
+    """How ``generate --ray`` sizes its Ray actors (not part of the run's fingerprint, so a
+    run may resume with other sizes). Each actor holds one engine and runs the scheduler on
+    one shard of dialogues at a time."""
+
+    actors: int = Field(1, ge=1)  # engines running at once
+    shards: int | None = Field(None, ge=1)  # default: 4 per actor (a dead worker loses less)
+    cpus_per_actor: float = Field(1.0, gt=0)
+    # None: tensor_parallel_size * pipeline_parallel_size when the engine is a GPU build, else 0
+    gpus_per_actor: float | None = Field(None, ge=0)
 
 
 class CostPer1k(_Strict):
@@ -59,6 +71,7 @@ class RunConfig(_Strict):
     society: dict[str, Any] | None = None
     freeform: dict[str, Any] | None = None
     audit: AuditOptions = Field(default_factory=AuditOptions)
+    ray: RayOptions = Field(default_factory=RayOptions)  # used only by ``generate --ray``
     _section_obj: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -81,6 +94,11 @@ class RunConfig(_Strict):
     def section(self) -> Any:
         """The validated section of the chosen generator."""
         return self._section_obj
+
+    def fingerprint_dict(self) -> dict[str, Any]:
+        """The resolved config that decides a run's records (what the run store fingerprints):
+        everything but the ``ray`` sizing, so a run resumes with or without Ray."""
+        return self.model_dump(mode="json", exclude={"ray"})
 
 
 def section_of(cfg: "RunConfig") -> Any:

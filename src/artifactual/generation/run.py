@@ -79,7 +79,7 @@ def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
     Pass ``backend`` to reuse a running engine (it must serve ``cfg.model``).
     """
     gen = get_generator(cfg.generator)
-    store = RunStore(out, cfg.model_dump(mode="json"), versions=_versions())
+    store = RunStore(out, cfg.fingerprint_dict(), versions=_versions())
     try:
         sessions = gen.build(cfg, cfg.section)
         for bad in [s for s in sessions if getattr(s, "input_problem", None)]:
