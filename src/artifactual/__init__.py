@@ -16,12 +16,25 @@ if TYPE_CHECKING:  # pragma: no cover
     from artifactual.generation.run import GenerateResult
 
 
-def generate(config: Any, out: Any, **kwargs: Any) -> "GenerateResult":
-    """Run a generation config (path or RunConfig) into the run directory ``out``."""
+def generate(config: Any, out: Any, *, ray: bool = False, address: str | None = None,
+             actors: int | None = None, quiet: bool = False, **kwargs: Any) -> "GenerateResult":
+    """Run a generation config (path or RunConfig) into the run directory ``out``.
+
+    ``ray=True`` shards the dialogues across Ray actors (:mod:`artifactual.scale.generate`):
+    ``address`` joins a cluster (default: a local runtime), ``actors`` overrides
+    ``ray.actors`` of the config. Needs ``pip install 'artifactual[ray]'``.
+    """
     from artifactual.config import RunConfig, load_config
-    from artifactual.generation.run import generate as _generate
 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
+    if actors is not None:
+        cfg = cfg.model_copy(update={"ray": cfg.ray.model_copy(update={"actors": actors})})
+    if ray or address:
+        from artifactual.scale.generate import generate_ray
+
+        return generate_ray(cfg, out, address=address, quiet=quiet, **kwargs)
+    from artifactual.generation.run import generate as _generate
+
     return _generate(cfg, out, **kwargs)
 
 

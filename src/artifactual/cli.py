@@ -55,13 +55,22 @@ def _fail(exc: ArtifactualError) -> None:
 @app.command()
 def generate(config: Path = typer.Argument(..., help="YAML experiment config"),
              out: Path = typer.Option(..., "--out", "-o", help="run directory (resumed when it exists)"),
+             ray: bool = typer.Option(False, "--ray", help="shard the dialogues across Ray actors, "
+                                      "one engine each (pip install 'artifactual[ray]')"),
+             address: Optional[str] = typer.Option(
+                 None, "--address", metavar="ADDR",
+                 help="Ray cluster to join (HOST:6379, ray://HOST:10001 or auto); default: a "
+                      "local runtime; implies --ray"),
+             actors: Optional[int] = typer.Option(None, "--actors", min=1,
+                                                  help="Ray actors (engines); default: ray.actors"),
              quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Generate the records of CONFIG into OUT; resume when OUT exists."""
     import artifactual
 
     try:
         with _progress(quiet) as progress:
-            result = artifactual.generate(config, out, progress=progress)
+            result = artifactual.generate(config, out, progress=progress, ray=ray,
+                                          address=address, actors=actors, quiet=quiet)
     except ArtifactualError as exc:
         _fail(exc)
     rate = result.completion_tokens / result.seconds if result.seconds else 0.0

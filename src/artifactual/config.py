@@ -39,6 +39,7 @@ class RayOptions(_Strict):
     cpus_per_actor: float = Field(1.0, gt=0)
     # None: tensor_parallel_size * pipeline_parallel_size when the engine is a GPU build, else 0
     gpus_per_actor: float | None = Field(None, ge=0)
+    max_restarts: int = Field(3, ge=-1)  # a dead actor is restarted (and its shard retried)
 
 
 class CostPer1k(_Strict):

@@ -4,7 +4,9 @@
 - ``build(cfg, section) -> list[Dialogue]``: the units of work, with stable ids;
 - ``records(unit, cfg, ctx) -> list[Record]``: a finished unit as records with provenance;
 - optionally ``record_ids(unit) -> list[str]`` when a unit writes several records
-  (default: ``[unit.id]``); a unit counts as done when all of them are stored.
+  (default: ``[unit.id]``); a unit counts as done when all of them are stored;
+- optionally ``shard_key(unit) -> str`` when units share state (a pool, a plan): units
+  with equal keys run in one shard under ``generate --ray`` (default: ``unit.id``).
 
 Register a new generator by adding its module path below; configs refer to it by name.
 """

@@ -7,6 +7,7 @@ import platform
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 from artifactual.config import RunConfig
@@ -16,7 +17,8 @@ from artifactual.generation.registry import RecordContext, get_generator
 from artifactual.generation.scheduler import Scheduler, StepStats
 from artifactual.generation.store import RunStore
 
-__all__ = ["generate", "GenerateResult", "Progress", "make_run_backend", "run_summary"]
+__all__ = ["generate", "GenerateResult", "Progress", "make_run_backend", "run_summary", "open_run",
+           "plan_run", "plan_or_finish", "RunPlan", "run_units", "record_context", "session_entry", "close_run"]
 
 Progress = Callable[[str, int, int], None]  # (description, completed, total)
 
@@ -72,56 +74,115 @@ def make_run_backend(cfg: RunConfig) -> Backend:
     return make_backend(cfg.backend, _model_label(cfg), **cfg.openai.model_dump())
 
 
+def open_run(cfg: RunConfig, out: str | Path) -> RunStore:
+    """The run directory of ``cfg`` at ``out`` (created, or resumed when it exists)."""
+    return RunStore(out, cfg.fingerprint_dict(), versions=_versions())
+
+
+@dataclass
+class RunPlan:
+    """What a (resumed) run still has to do."""
+
+    gen: ModuleType
+    sessions: list  # every unit of the config, in build order (bad input left out)
+    todo: list  # units whose records are not all stored yet
+    n_skipped: int
+
+    def record_ids(self, unit) -> list[str]:
+        return getattr(self.gen, "record_ids", lambda u: [u.id])(unit)
+
+
+def plan_run(cfg: RunConfig, store: RunStore, *, log_problems: bool = True) -> RunPlan:
+    """Build the config's units, log bad input rows to the store, skip finished units."""
+    gen = get_generator(cfg.generator)
+    sessions = gen.build(cfg, cfg.section)
+    for bad in [s for s in sessions if getattr(s, "input_problem", None)]:
+        if log_problems:
+            store.error(record_id=bad.id, **bad.input_problem)
+    sessions = [s for s in sessions if not getattr(s, "input_problem", None)]
+    plan = RunPlan(gen, sessions, [], 0)
+    plan.todo = [s for s in sessions if not all(i in store.done_ids for i in plan.record_ids(s))]
+    plan.n_skipped = len(sessions) - len(plan.todo)
+    return plan
+
+
+def plan_or_finish(cfg: RunConfig, store: RunStore, progress: Progress | None
+                   ) -> tuple[RunPlan, GenerateResult | None]:
+    """:func:`plan_run`, report the units already done, and when nothing is left close the
+    run and return its result as the second item (else None)."""
+    plan = plan_run(cfg, store)
+    if progress:
+        progress(cfg.generator, plan.n_skipped, len(plan.sessions))
+    if plan.todo:
+        return plan, None
+    close_run(cfg, store)
+    return plan, GenerateResult(store.root, len(plan.sessions), 0, plan.n_skipped)
+
+
+def record_context(cfg: RunConfig, engine: Backend) -> RecordContext:
+    return RecordContext(model=_model_label(cfg), backend=getattr(engine, "name", cfg.backend),
+                         engine=engine.info())
+
+
+def run_units(gen: ModuleType, cfg: RunConfig, store: RunStore, units: list, engine: Backend,
+              ctx: RecordContext, on_done: Callable[[int], None] | None = None) -> Scheduler:
+    """Drive ``units`` to the end on ``engine``; finished records and failures go to ``store``
+    as they happen. ``on_done(n)`` hears how many units finished in each step."""
+    def finished(ds: list) -> None:
+        store.append(r for d in ds for r in gen.records(d, cfg, ctx))
+        if on_done:
+            on_done(len(ds))
+
+    def failed(d, r: ChatResult) -> None:
+        store.error(record_id=d.id, error=r.error, finish_reason=r.finish_reason)
+
+    sched = Scheduler(engine, store.cache, on_finished=finished, on_error=failed)
+    asyncio.run(sched.run(units))
+    return sched
+
+
+def session_entry(result: "GenerateResult", backend: str, backend_stats: dict) -> dict:
+    """One ``manifest["sessions"]`` entry."""
+    return {"dialogues_generated": result.n_new, "dialogues_skipped": result.n_skipped,
+            "requests_sent": result.requests_sent, "requests_cached": result.requests_cached,
+            "completion_tokens": result.completion_tokens, "seconds": round(result.seconds, 3),
+            "backend": backend, "backend_stats": backend_stats}
+
+
+def close_run(cfg: RunConfig, store: RunStore) -> None:
+    """Total the usage (and cost) from the records and mark the run complete."""
+    usage = _usage(store)
+    store.finish(n_records=len(store.done_ids), usage=usage, cost=_cost(usage, cfg.cost_per_1k))
+
+
 def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
              progress: Progress | None = None) -> GenerateResult:
     """Generate every record of ``cfg`` into ``out``; finished records are skipped on resume.
 
     Pass ``backend`` to reuse a running engine (it must serve ``cfg.model``).
     """
-    gen = get_generator(cfg.generator)
-    store = RunStore(out, cfg.fingerprint_dict(), versions=_versions())
+    store = open_run(cfg, out)
     try:
-        sessions = gen.build(cfg, cfg.section)
-        for bad in [s for s in sessions if getattr(s, "input_problem", None)]:
-            store.error(record_id=bad.id, **bad.input_problem)
-        sessions = [s for s in sessions if not getattr(s, "input_problem", None)]
-        record_ids = getattr(gen, "record_ids", lambda unit: [unit.id])
-        todo = [s for s in sessions if not all(i in store.done_ids for i in record_ids(s))]
-        n_skipped = len(sessions) - len(todo)
-        if progress:
-            progress(cfg.generator, n_skipped, len(sessions))
-        if not todo:
-            usage = _usage(store)
-            store.finish(n_records=len(store.done_ids), usage=usage, cost=_cost(usage, cfg.cost_per_1k))
-            return GenerateResult(Path(out), len(sessions), 0, n_skipped)
+        plan, finished = plan_or_finish(cfg, store, progress)
+        if finished:
+            return finished
+        total = len(plan.sessions)
         engine = backend or make_run_backend(cfg)
-        ctx = RecordContext(model=_model_label(cfg), backend=getattr(engine, "name", cfg.backend),
-                            engine=engine.info())
+        ctx = record_context(cfg, engine)
         store.manifest["engine"] = ctx.engine
-        done = [n_skipped]
+        done = [plan.n_skipped]
 
-        def finished(ds: list) -> None:
-            store.append(r for d in ds for r in gen.records(d, cfg, ctx))
-            done[0] += len(ds)
+        def on_done(n: int) -> None:
+            done[0] += n
             if progress:
-                progress(cfg.generator, done[0], len(sessions))
+                progress(cfg.generator, done[0], total)
 
-        def failed(d, r: ChatResult) -> None:
-            store.error(record_id=d.id, error=r.error, finish_reason=r.finish_reason)
-
-        sched = Scheduler(engine, store.cache, on_finished=finished, on_error=failed)
         stats0 = dict(getattr(engine, "stats", {}))  # retries/errors counted by the backend
-        asyncio.run(sched.run(todo))
-        result = GenerateResult(Path(out), len(sessions), len(todo), n_skipped, sched.stats)
-        store.manifest.setdefault("sessions", []).append({
-            "dialogues_generated": len(todo), "dialogues_skipped": n_skipped,
-            "requests_sent": result.requests_sent, "requests_cached": result.requests_cached,
-            "completion_tokens": result.completion_tokens, "seconds": round(result.seconds, 3),
-            "backend": ctx.backend,
-            "backend_stats": {k: v - stats0.get(k, 0)
-                              for k, v in getattr(engine, "stats", {}).items()}})
-        usage = _usage(store)
-        store.finish(n_records=len(store.done_ids), usage=usage, cost=_cost(usage, cfg.cost_per_1k))
+        sched = run_units(plan.gen, cfg, store, plan.todo, engine, ctx, on_done)
+        result = GenerateResult(Path(out), total, len(plan.todo), plan.n_skipped, sched.stats)
+        store.manifest.setdefault("sessions", []).append(session_entry(
+            result, ctx.backend, {k: v - stats0.get(k, 0) for k, v in getattr(engine, "stats", {}).items()}))
+        close_run(cfg, store)
         return result
     finally:
         store.close()

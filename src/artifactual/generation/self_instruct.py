@@ -297,6 +297,11 @@ def record_ids(unit: Slot | InputProblem) -> list[str]:
     return [s.id for s in unit.boot.slots] if isinstance(unit, Slot) else [unit.id]
 
 
+def shard_key(unit: Slot | InputProblem) -> str:
+    """The slots of one (strategy, seed) share a pool: they run in one Ray shard."""
+    return unit.id.rsplit("-", 1)[0] if isinstance(unit, Slot) else unit.id
+
+
 def records(unit: Slot | InputProblem, cfg, ctx: RecordContext) -> list[Instruction]:
     """The accepted instruction with its instance; nothing when the slot gave up or failed."""
     if not isinstance(unit, Slot) or unit.instruction is None or unit.error:

@@ -227,6 +227,11 @@ def build(cfg, section: Section) -> list[SocietySession]:
     return units
 
 
+def shard_key(unit: SocietySession) -> str:
+    """The units of one run seed share a plan (roles, tasks): they run in one Ray shard."""
+    return f"seed-{unit.plan.seed}"
+
+
 def records(unit: SocietySession, cfg, ctx: RecordContext) -> list[Conversation]:
     """The finished role-play (or an empty one when enumeration fell short) with provenance;
     a backend failure during enumeration writes nothing (retried on resume)."""

@@ -6,6 +6,8 @@
     DIR/records.jsonl    one line per finished record, appended and flushed per step
     DIR/cache.sqlite     request hash -> result (successful results only)
     DIR/errors.jsonl     one line per failed request or bad input
+    DIR/parts/shard-NNNNN/   (``generate --ray``) one run directory per shard, same layout;
+                         its records are merged into DIR/records.jsonl (the merged view)
 
 After a hard kill, a torn last line of ``records.jsonl`` (no trailing newline)
 is cut off on open; every complete line is kept byte-identical. Finished
@@ -81,6 +83,8 @@ class RunStore:
         self.cache = ResultCache(self.root / "cache.sqlite")
         self._records = open(self.records_path, "a", encoding="utf-8")
         self._errors = open(self.errors_path, "a", encoding="utf-8")
+        self._part_offsets: dict[Path, int] = {}
+        self.merge_parts()
 
     # -- opening ----------------------------------------------------------------
     def _open_manifest(self, config: dict[str, Any], versions: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +169,52 @@ class RunStore:
     def checkpoint(self) -> None:
         self._write_manifest(self.manifest)
 
+    # -- shards (generate --ray) -------------------------------------------------
+    @property
+    def parts_dir(self) -> Path:
+        return self.root / "parts"
+
+    def part_dir(self, shard: int) -> Path:
+        """The run directory of one shard."""
+        return self.parts_dir / f"shard-{shard:05d}"
+
+    def merge_parts(self) -> int:
+        """Bring the shards' records into the merged view ``records.jsonl``.
+
+        Appends every complete line of ``parts/shard-*/records.jsonl`` whose record id the
+        view lacks (byte-identical; a torn line of a killed worker waits until it is
+        complete), and each shard's new ``errors.jsonl`` lines to ``errors.jsonl`` (how far
+        they were merged is kept in the manifest, so a resume does not repeat them).
+        Returns the number of records added. Safe while workers are still writing.
+        """
+        if not self.parts_dir.is_dir():
+            return 0
+        added: list[str] = []
+        merged = self.manifest.setdefault("parts_merged", {})
+        for part in sorted(self.parts_dir.glob("shard-*")):
+            path = part / "records.jsonl"
+            chunk, self._part_offsets[path] = _complete_lines(path, self._part_offsets.get(path, 0))
+            for line in chunk:
+                try:
+                    rid = _record_id(json.loads(line))
+                except (json.JSONDecodeError, KeyError) as exc:
+                    raise RunStoreError(f"a line is not a record ({exc})", where=str(path),
+                                        fix="remove the broken line, then resume") from exc
+                if rid not in self.done_ids:
+                    self.done_ids.add(rid)
+                    added.append(line)
+            errors, offset = _complete_lines(part / "errors.jsonl", merged.get(part.name, 0))
+            if errors:
+                self._errors.write("".join(errors))
+                self._errors.flush()
+                merged[part.name] = offset
+                self.checkpoint()
+        if added:
+            self._records.write("".join(added))
+            self._records.flush()
+            os.fsync(self._records.fileno())
+        return len(added)
+
     def records(self) -> list[Record]:
         """Every record in the run, in file order."""
         with open(self.records_path, encoding="utf-8") as fh:
@@ -174,6 +224,19 @@ class RunStore:
         self._records.close()
         self._errors.close()
         self.cache.close()
+
+
+def _complete_lines(path: Path, offset: int) -> tuple[list[str], int]:
+    """The complete (newline-ended) lines of ``path`` after byte ``offset``, and the offset
+    just past them."""
+    if not path.exists():
+        return [], offset
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read()
+    end = data.rfind(b"\n") + 1
+    lines = [ln.decode("utf-8") + "\n" for ln in data[:end].split(b"\n")[:-1] if ln.strip()]
+    return lines, offset + end
 
 
 def _record_id(data: dict[str, Any]) -> str:
