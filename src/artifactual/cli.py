@@ -73,9 +73,12 @@ def generate(config: Path = typer.Argument(..., help="YAML experiment config"),
                                           address=address, actors=actors, quiet=quiet)
     except ArtifactualError as exc:
         _fail(exc)
-    rate = result.completion_tokens / result.seconds if result.seconds else 0.0
-    console.print(f"{result.n_total} dialogues in {out} ({result.n_new} generated, {result.n_skipped} "
-                  f"already done); {result.completion_tokens} new tokens, {rate:.0f} tok/s")
+    rate = result.rate
+    unfinished = (f", {result.n_unfinished} unfinished: not all their records were written "
+                  "(failed requests are in errors.jsonl)" if result.n_unfinished else "")
+    console.print(f"{result.n_total} dialogues in {out} ({result.n_new - result.n_unfinished} "
+                  f"generated{unfinished}, {result.n_skipped} already done); "
+                  f"{result.completion_tokens} new tokens, {rate:.0f} tok/s")
 
 
 @app.command()

@@ -30,6 +30,16 @@ class GenerateResult:
     n_new: int
     n_skipped: int
     steps: list[StepStats] = field(default_factory=list)
+    # units run this session that still lack a record (a failed request, a self-instruct
+    # slot that gave up): listed in errors.jsonl, retried on the next resume
+    n_unfinished: int = 0
+    wall_seconds: float | None = None  # set when steps ran in parallel (Ray shards)
+
+    @property
+    def rate(self) -> float:
+        """New completion tokens per second of generation (wall time when parallel)."""
+        t = self.wall_seconds or self.seconds
+        return self.completion_tokens / t if t else 0.0
 
     @property
     def completion_tokens(self) -> int:
@@ -91,6 +101,10 @@ class RunPlan:
     def record_ids(self, unit) -> list[str]:
         return getattr(self.gen, "record_ids", lambda u: [u.id])(unit)
 
+    def unfinished(self, store: RunStore) -> int:
+        """How many of ``todo`` still lack some of their records in ``store``."""
+        return sum(not all(i in store.done_ids for i in self.record_ids(u)) for u in self.todo)
+
 
 def plan_run(cfg: RunConfig, store: RunStore, *, log_problems: bool = True) -> RunPlan:
     """Build the config's units, log bad input rows to the store, skip finished units."""
@@ -144,6 +158,7 @@ def run_units(gen: ModuleType, cfg: RunConfig, store: RunStore, units: list, eng
 def session_entry(result: "GenerateResult", backend: str, backend_stats: dict) -> dict:
     """One ``manifest["sessions"]`` entry."""
     return {"dialogues_generated": result.n_new, "dialogues_skipped": result.n_skipped,
+            "dialogues_unfinished": result.n_unfinished,
             "requests_sent": result.requests_sent, "requests_cached": result.requests_cached,
             "completion_tokens": result.completion_tokens, "seconds": round(result.seconds, 3),
             "backend": backend, "backend_stats": backend_stats}
@@ -179,7 +194,8 @@ def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
 
         stats0 = dict(getattr(engine, "stats", {}))  # retries/errors counted by the backend
         sched = run_units(plan.gen, cfg, store, plan.todo, engine, ctx, on_done)
-        result = GenerateResult(Path(out), total, len(plan.todo), plan.n_skipped, sched.stats)
+        result = GenerateResult(Path(out), total, len(plan.todo), plan.n_skipped, sched.stats,
+                                n_unfinished=plan.unfinished(store))
         store.manifest.setdefault("sessions", []).append(session_entry(
             result, ctx.backend, {k: v - stats0.get(k, 0) for k, v in getattr(engine, "stats", {}).items()}))
         close_run(cfg, store)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from artifactual.errors import ArtifactualError, ConfigError
 from artifactual.generation.registry import get_generator
 from artifactual.generation.run import (GenerateResult, Progress, RunPlan, close_run,
                                         make_run_backend, open_run, plan_or_finish, record_context,
-                                        run_units)
+                                        run_units, session_entry)
 from artifactual.generation.scheduler import StepStats
 from artifactual.scale.cluster import init_ray
 
@@ -168,23 +169,20 @@ def generate_ray(cfg: RunConfig, out: str | Path, *, address: str | None = None,
                                  "shards": len(shards), "cpus_per_actor": cfg.ray.cpus_per_actor,
                                  "gpus_per_actor": gpus}
         store.checkpoint()
+        t0 = time.perf_counter()
         rows = _drive(ds, store, plan, total, progress, poll_seconds, cfg.generator)
         store.merge_parts()
         result = GenerateResult(out, total, len(plan.todo), plan.n_skipped, steps=[
             StepStats(step=r["shard"], active=r["units"], sent=r["requests_sent"],
                       cached=r["requests_cached"], finished=r["generated"], seconds=r["seconds"],
-                      completion_tokens=r["completion_tokens"]) for r in rows])
-        entry = {"dialogues_generated": len(plan.todo), "dialogues_skipped": plan.n_skipped,
-                 "requests_sent": sum(r["requests_sent"] for r in rows),
-                 "requests_cached": sum(r["requests_cached"] for r in rows),
-                 "completion_tokens": sum(r["completion_tokens"] for r in rows),
-                 "seconds": round(max((r["seconds"] for r in rows), default=0.0), 3),
-                 "backend": cfg.backend, "ray": {**store.manifest["ray"], "shard_stats": rows}}
+                      completion_tokens=r["completion_tokens"]) for r in rows],
+            n_unfinished=plan.unfinished(store), wall_seconds=time.perf_counter() - t0)
+        entry = session_entry(result, cfg.backend, {})
+        entry["seconds"] = round(result.wall_seconds, 3)  # shards ran in parallel
+        entry["ray"] = {**store.manifest["ray"], "shard_stats": rows}
         store.manifest.setdefault("sessions", []).append(entry)
-        missing = [u.id for u in plan.todo
-                   if not all(i in store.done_ids for i in plan.record_ids(u))]
-        if missing and progress:
-            progress(cfg.generator, total - len(missing), total)
+        if progress:
+            progress(cfg.generator, total - result.n_unfinished, total)
         close_run(cfg, store)
         return result
     finally:
