@@ -22,6 +22,11 @@ Detectors default to every registered one. Those that declared ``needs`` (spaCy 
 MiniLM embeddings) share one :class:`.text.TextContext`, built once per audit from all
 turns and each conversation's task statement, and passed as ``context=``.
 
+The steps are public so that :func:`artifactual.scale.audit.audit_ray` shares them and
+gets the same results: :func:`plan_audit` (keywords checked and resolved),
+:class:`IdClaims` (duplicate ids renamed in reading order), :func:`run_detectors` and
+:func:`finish_audit` (evidence joined, summary, conversation flags, comparison).
+
 ``progress``, if given, is called as ``progress(stage, done, total)`` with stage
 ``"read"`` (total None) after each conversation, ``"parse"`` / ``"embed"`` while the text
 context is built, and ``"detect"`` after each detector.
@@ -43,12 +48,13 @@ from artifactual.analysis.registry import (available_detectors, detector_needs, 
 from artifactual.analysis.roles import Markers, as_markers
 from artifactual.analysis.summary import NONE_KEY, attach_flags, conversation_flags, summarize
 from artifactual.analysis.tables import CONVERSATION_COLUMNS, to_frames
-from artifactual.analysis.text import build_context, task_texts
+from artifactual.analysis.text import TextContext, build_context, task_texts
 from artifactual.errors import AnalysisError
 from artifactual.readers import ErrorLog, ReadError, read
-from artifactual.records import Conversation
+from artifactual.records import Conversation, Source
 
-__all__ = ["audit", "AuditResult", "ProgressFn", "comparison_metrics", "compare_groups"]
+__all__ = ["audit", "AuditResult", "ProgressFn", "comparison_metrics", "compare_groups",
+           "AuditPlan", "plan_audit", "IdClaims", "run_detectors", "finish_audit"]
 
 ProgressFn = Callable[[str, int, "int | None"], None]
 
@@ -86,33 +92,97 @@ class AuditResult:
         return paths
 
 
-def _collect(paths: Iterable[str | Path], format: str | None, log: ErrorLog,
-             progress: ProgressFn | None,
-             options: Mapping[str, Any] | None = None
-             ) -> tuple[list[Conversation], int, list[str]]:
+@dataclass
+class AuditPlan:
+    """What one audit runs, resolved from :func:`audit`'s keywords before any reading.
+
+    Shared by :func:`audit` and :func:`artifactual.scale.audit.audit_ray`, so both read,
+    detect and summarise with the same settings (see :func:`plan_audit`).
+    """
+
+    detectors: list[str]
+    params: dict[str, dict[str, Any]]
+    markers: Markers | None
+    group_by: str | None
+    compare_by: str | None
+    reference: str | None = None
+    seed: int = 0
+    format: str | None = None
+    options: dict[str, Any] | None = None
+
+    @property
+    def needs(self) -> set[str]:
+        """What the detectors read from the shared text context."""
+        return {need for name in self.detectors for need in detector_needs(name)}
+
+
+def plan_audit(*, detectors: Sequence[str] | None = None,
+               markers: Markers | Mapping[str, Any] | None = None,
+               format: str | None = None, group_by: str | None = "strategy",
+               compare_by: str | None = None, reference: str | None = None, seed: int = 0,
+               detector_params: Mapping[str, Mapping[str, Any]] | None = None,
+               speaker_pattern: str | None = None) -> AuditPlan:
+    """Check and resolve :func:`audit`'s keywords (same meaning); unknown detector names
+    and invalid markers fail here, before any reading."""
+    names = available_detectors() if detectors is None else list(detectors)
+    for name in names:
+        get_detector(name)  # unknown names fail before any reading
+    if compare_by is not None:
+        compare_by = "input_path" if compare_by == "path" else compare_by
+        group_by = compare_by
+    params = {k: dict(v) for k, v in (detector_params or {}).items()}
+    mk: Markers | None = None
+    if "role_flip" in names:
+        given = markers if markers is not None else params.get("role_flip", {}).get("markers")
+        mk = as_markers(given)
+        params.setdefault("role_flip", {})["markers"] = mk
+    options = {"speaker_pattern": speaker_pattern} if speaker_pattern is not None else None
+    return AuditPlan(detectors=names, params=params, markers=mk, group_by=group_by,
+                     compare_by=compare_by, reference=reference, seed=seed, format=format,
+                     options=options)
+
+
+class IdClaims:
+    """Conversation ids of one audit, in reading order: a repeated id is kept under a new
+    name ``<id>~2``, ``<id>~3`` ... and listed in the error log."""
+
+    def __init__(self, log: ErrorLog) -> None:
+        self.log = log
+        self.first_seen: dict[str, str] = {}
+
+    def claim(self, rec_id: str, source: Source | None) -> str:
+        """The id the conversation ``rec_id`` read from ``source`` is audited under."""
+        where = f"{source.path}:{source.line}" if source else "?"
+        new_id = rec_id
+        if rec_id in self.first_seen:
+            k = 2
+            while f"{rec_id}~{k}" in self.first_seen:
+                k += 1
+            new_id = f"{rec_id}~{k}"
+            self.log.add(ReadError(
+                path=source.path if source and source.path else "",
+                line=source.line if source else None, record_id=rec_id,
+                message=f"duplicate conversation id {rec_id!r} (first read at "
+                        f"{self.first_seen[rec_id]}); kept as {new_id!r}",
+                fix="give every conversation a unique id, or pass each file once"))
+        self.first_seen[new_id] = where
+        return new_id
+
+
+def _collect(paths: Iterable[str | Path], plan: AuditPlan, log: ErrorLog,
+             progress: ProgressFn | None) -> tuple[list[Conversation], int, list[str]]:
     convs: list[Conversation] = []
     origins: list[str] = []  # the input path each conversation came from, as given
-    first_seen: dict[str, str] = {}
+    ids = IdClaims(log)
     skipped = 0
     for p in paths:
-        for rec in read(p, format=format, errors=log, options=options):
+        for rec in read(p, format=plan.format, errors=log, options=plan.options):
             if not isinstance(rec, Conversation):
                 skipped += 1
                 continue
-            where = f"{rec.source.path}:{rec.source.line}" if rec.source else "?"
-            if rec.id in first_seen:
-                k = 2
-                while f"{rec.id}~{k}" in first_seen:
-                    k += 1
-                new_id = f"{rec.id}~{k}"
-                log.add(ReadError(
-                    path=rec.source.path if rec.source and rec.source.path else "",
-                    line=rec.source.line if rec.source else None, record_id=rec.id,
-                    message=f"duplicate conversation id {rec.id!r} (first read at "
-                            f"{first_seen[rec.id]}); kept as {new_id!r}",
-                    fix="give every conversation a unique id, or pass each file once"))
+            new_id = ids.claim(rec.id, rec.source)
+            if new_id != rec.id:
                 rec = rec.model_copy(update={"id": new_id})
-            first_seen[rec.id] = where
             convs.append(rec)
             origins.append(str(p))
             if progress is not None:
@@ -183,6 +253,49 @@ def compare_groups(conversations: pd.DataFrame, by: str, *, reference: str | Non
     return out
 
 
+def run_detectors(plan: AuditPlan, turns: pd.DataFrame, context: TextContext | None, *,
+                  names: Sequence[str] | None = None,
+                  progress: ProgressFn | None = None) -> dict[str, pd.DataFrame]:
+    """Each detector of ``names`` (default: the plan's) on ``turns`` with the plan's
+    parameters; those with ``needs`` get ``context`` (when not None)."""
+    names = plan.detectors if names is None else list(names)
+    frames: dict[str, pd.DataFrame] = {}
+    for i, name in enumerate(names, 1):
+        kwargs = plan.params.get(name, {})
+        if detector_needs(name) and context is not None:
+            kwargs = {"context": context, **kwargs}
+        frames[name] = run_detector(name, turns, **kwargs)
+        if progress is not None:
+            progress("detect", i, len(names))
+    return frames
+
+
+def finish_audit(plan: AuditPlan, turns: pd.DataFrame, conversations: pd.DataFrame,
+                 frames: Mapping[str, pd.DataFrame], log: ErrorLog,
+                 skipped: int) -> AuditResult:
+    """The result from the tables and every detector's output: evidence joined, the
+    summary, the conversation flags and the comparison (module docstring)."""
+    flags = _combine({name: frames[name] for name in plan.detectors}, turns)
+    findings = flags.drop(columns=[c for c in flags.columns if c.endswith("evidence")])
+    summary = summarize(conversations, turns, findings, group_by=plan.group_by)
+    summary.update(n_errors=len(log), n_skipped_records=skipped,
+                   detectors=list(plan.detectors),
+                   markers=plan.markers.model_dump() if plan.markers is not None else None,
+                   compare_by=plan.compare_by)
+    conv_table = attach_flags(conversations, conversation_flags(turns, findings))
+    comparison = None
+    if plan.compare_by is not None and len(conv_table):
+        comparison = compare_groups(conv_table, plan.compare_by, reference=plan.reference,
+                                    seed=plan.seed)
+    return AuditResult(
+        turns=pd.concat([turns, flags], axis=1),
+        conversations=conv_table,
+        errors=log.to_frame(),
+        summary=summary,
+        comparison=comparison,
+    )
+
+
 def audit(paths: str | Path | Iterable[str | Path], *,
           detectors: Sequence[str] | None = None,
           markers: Markers | Mapping[str, Any] | None = None,
@@ -201,49 +314,16 @@ def audit(paths: str | Path | Iterable[str | Path], *,
     seeded statistics of :mod:`.compare`, and also sets ``group_by``. Unreadable input
     lands in ``errors``.
     """
-    detectors = available_detectors() if detectors is None else list(detectors)
-    for name in detectors:
-        get_detector(name)  # unknown names fail before any reading
-    if compare_by is not None:
-        compare_by = "input_path" if compare_by == "path" else compare_by
-        group_by = compare_by
-    params = {k: dict(v) for k, v in (detector_params or {}).items()}
-    mk: Markers | None = None
-    if "role_flip" in detectors:
-        given = markers if markers is not None else params.get("role_flip", {}).get("markers")
-        mk = as_markers(given)
-        params.setdefault("role_flip", {})["markers"] = mk
+    plan = plan_audit(detectors=detectors, markers=markers, format=format, group_by=group_by,
+                      compare_by=compare_by, reference=reference, seed=seed,
+                      detector_params=detector_params, speaker_pattern=speaker_pattern)
     if isinstance(paths, (str, Path)):
         paths = [paths]
     log = ErrorLog()
-    options = {"speaker_pattern": speaker_pattern} if speaker_pattern is not None else None
-    convs, skipped, origins = _collect(paths, format, log, progress, options)
+    convs, skipped, origins = _collect(paths, plan, log, progress)
     turns, conversations = to_frames(convs)
     conversations["input_path"] = pd.array(origins, dtype="string")
-    needs = {need for name in detectors for need in detector_needs(name)}
-    context = (build_context(turns, tasks=task_texts(conversations), needs=needs,
-                             progress=progress) if needs and len(turns) else None)
-    frames: dict[str, pd.DataFrame] = {}
-    for i, name in enumerate(detectors, 1):
-        kwargs = params.get(name, {})
-        if detector_needs(name) and context is not None:
-            kwargs = {"context": context, **kwargs}
-        frames[name] = run_detector(name, turns, **kwargs)
-        if progress is not None:
-            progress("detect", i, len(detectors))
-    flags = _combine(frames, turns)
-    findings = flags.drop(columns=[c for c in flags.columns if c.endswith("evidence")])
-    summary = summarize(conversations, turns, findings, group_by=group_by)
-    summary.update(n_errors=len(log), n_skipped_records=skipped, detectors=list(detectors),
-                   markers=mk.model_dump() if mk is not None else None, compare_by=compare_by)
-    conv_table = attach_flags(conversations, conversation_flags(turns, findings))
-    comparison = None
-    if compare_by is not None and len(conv_table):
-        comparison = compare_groups(conv_table, compare_by, reference=reference, seed=seed)
-    return AuditResult(
-        turns=pd.concat([turns, flags], axis=1),
-        conversations=conv_table,
-        errors=log.to_frame(),
-        summary=summary,
-        comparison=comparison,
-    )
+    context = (build_context(turns, tasks=task_texts(conversations), needs=plan.needs,
+                             progress=progress) if plan.needs and len(turns) else None)
+    frames = run_detectors(plan, turns, context, progress=progress)
+    return finish_audit(plan, turns, conversations, frames, log, skipped)

@@ -91,7 +91,7 @@ def _null_thresholds(emb: np.ndarray, turn_codes: np.ndarray, refs: np.ndarray,
     return out
 
 
-@detector("digression", needs=("embeddings",))
+@detector("digression", needs=("embeddings",), scope="corpus")  # null: other tasks
 def detect_digression(turns: pd.DataFrame, *, context: TextContext | None = None,
                       tasks: Mapping[str, str] | None = None,
                       threshold: float = DEFAULT_THRESHOLD,

@@ -15,6 +15,13 @@ needs=("embeddings",))``. ``needs`` names what it takes from the shared
 :class:`artifactual.analysis.text.TextContext` (``"docs"``: spaCy docs,
 ``"embeddings"``: MiniLM vectors). ``audit`` builds that context once and passes it
 as ``context=``; called without one, such a detector builds its own.
+
+``scope`` says what a detector's result for one conversation depends on:
+``"conversation"`` (the default: that conversation's turns only, so the turns table may
+be cut into shards of whole conversations and each shard audited apart, as
+:func:`artifactual.scale.audit.audit_ray` does) or ``"corpus"`` (other conversations
+too, e.g. ``digression``'s null thresholds; such a detector runs over the whole table,
+and may need only ``"embeddings"``, which a sharded audit ships back from its shards).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import pandas as pd
 from artifactual.errors import AnalysisError
 
 __all__ = ["Detector", "detector", "get_detector", "available_detectors", "run_detector",
-           "detector_needs", "TEXT_NEEDS"]
+           "detector_needs", "detector_scope", "TEXT_NEEDS", "SCOPES"]
 
 
 class Detector(Protocol):
@@ -35,23 +42,30 @@ class Detector(Protocol):
 
 _DETECTORS: dict[str, Detector] = {}
 TEXT_NEEDS = ("docs", "embeddings")
+SCOPES = ("conversation", "corpus")
 
 
-def detector(name: str, needs: tuple[str, ...] = ()) -> Callable[[Detector], Detector]:
+def detector(name: str, needs: tuple[str, ...] = (),
+             scope: str = "conversation") -> Callable[[Detector], Detector]:
     """Decorator: register ``detect(turns, **params) -> DataFrame`` under ``name``.
 
     ``needs`` lists what the detector reads from the shared text context
     (any of :data:`TEXT_NEEDS`); such a detector accepts a ``context=`` keyword.
+    ``scope`` is ``"conversation"`` or ``"corpus"`` (module docstring).
     """
     unknown = sorted(set(needs) - set(TEXT_NEEDS))
     if unknown:
         raise AnalysisError(f"detector {name!r} needs unknown text resource(s) {unknown}",
                             fix=f"use any of {list(TEXT_NEEDS)}")
+    if scope not in SCOPES:
+        raise AnalysisError(f"detector {name!r} has unknown scope {scope!r}",
+                            fix=f"use one of {list(SCOPES)}")
 
     def register(fn: Detector) -> Detector:
         _DETECTORS[name] = fn
         fn.detector_name = name  # type: ignore[attr-defined]
         fn.needs = tuple(needs)  # type: ignore[attr-defined]
+        fn.scope = scope  # type: ignore[attr-defined]
         return fn
     return register
 
@@ -59,6 +73,12 @@ def detector(name: str, needs: tuple[str, ...] = ()) -> Callable[[Detector], Det
 def detector_needs(name: str) -> tuple[str, ...]:
     """What the detector ``name`` reads from the shared text context (may be empty)."""
     return tuple(getattr(get_detector(name), "needs", ()))
+
+
+def detector_scope(name: str) -> str:
+    """``"conversation"`` or ``"corpus"``: what the detector ``name`` reads beyond one
+    conversation (module docstring)."""
+    return str(getattr(get_detector(name), "scope", "conversation"))
 
 
 def available_detectors() -> list[str]:
