@@ -38,8 +38,16 @@ def generate(config: Any, out: Any, *, ray: bool = False, address: str | None = 
     return _generate(cfg, out, **kwargs)
 
 
-def audit(paths: Any, **kwargs: Any) -> "AuditResult":
-    """Audit conversation logs or run directories offline; see :mod:`artifactual.analysis.audit`."""
+def audit(paths: Any, *, ray: bool = False, **kwargs: Any) -> "AuditResult":
+    """Audit conversation logs or run directories offline; see :mod:`artifactual.analysis.audit`.
+
+    ``ray=True`` (or an ``address=``) runs it on Ray Data with the same results
+    (:func:`artifactual.scale.audit.audit_ray`: also ``actors``, ``shard_size``, ``quiet``).
+    """
+    if ray or kwargs.get("address"):
+        from artifactual.scale.audit import audit_ray
+
+        return audit_ray(paths, **kwargs)
     from artifactual.analysis.audit import audit as _audit
 
     return _audit(paths, **kwargs)

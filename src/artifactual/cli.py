@@ -101,6 +101,14 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
                    "group per input path); writes comparison.parquet/.json"),
           reference: Optional[str] = typer.Option(
               None, "--reference", help="reference group for --compare-by (default: the first)"),
+          ray: bool = typer.Option(False, "--ray", help="read, parse and detect as Ray Data "
+                                   "map_batches over shards (pip install 'artifactual[ray]')"),
+          address: Optional[str] = typer.Option(
+              None, "--address", metavar="ADDR",
+              help="Ray cluster to join (HOST:6379, ray://HOST:10001 or auto); default: a local "
+                   "runtime; implies --ray"),
+          actors: Optional[int] = typer.Option(None, "--actors", min=1,
+                                               help="Ray actors (default: the cluster's CPUs)"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
     if kind != "conversations":  # texts, labels, preferences, instructions
@@ -114,10 +122,11 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
         with _progress(quiet) as progress:
             names = None if detectors is None else [d.strip() for d in detectors.split(",")
                                                          if d.strip()]
+            scale = dict(ray=True, address=address, actors=actors, quiet=quiet) if ray or address else {}
             result = artifactual.audit([str(p) for p in paths], format=format, group_by=group_by,
                                        progress=progress, speaker_pattern=speaker_pattern,
                                        detectors=names, compare_by=compare_by,
-                                       reference=reference)
+                                       reference=reference, **scale)
         result.write(out)
     except ArtifactualError as exc:
         _fail(exc)
