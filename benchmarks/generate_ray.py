@@ -6,7 +6,8 @@ the engine's start-up is also timed alone so the steady-state rate can be read o
 The last table is a simulation, on paper, of N workers from the measured per-shard
 cost: ``T(N) = start + ceil(shards / N) * per_shard``, one engine per worker.
 
-    .venv/bin/python benchmarks/generate_ray.py [--dialogues 16] [--shards 4] [--max-messages 4]
+    .venv/bin/python benchmarks/generate_ray.py [--dialogues 16] [--shards N] [--max-messages 4] \
+        2>/dev/null | grep -v -e INFO -e WARNING
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def config(n: int, max_messages: int, shards: int, actors: int):
         "roleplay": {"max_messages": max_messages, "word_limit": 20, "specify_task": False,
                      "assistant_roles": roles, "user_roles": ["Volunteer"],
                      "task_list": tasks},
-        "ray": {"actors": actors, "shards": shards}})
+        "ray": {"actors": actors, "shards": shards or None}})
 
 
 def single(cfg, out: Path) -> dict:
@@ -64,7 +65,8 @@ def on_ray(cfg, out: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dialogues", type=int, default=16)
-    ap.add_argument("--shards", type=int, default=4)
+    ap.add_argument("--shards", type=int, default=0,
+                    help="shards (default: the config default, one per actor at this size)")
     ap.add_argument("--max-messages", type=int, default=4)
     args = ap.parse_args()
     from artifactual.scale.cluster import init_ray
@@ -77,24 +79,24 @@ def main() -> None:
                            root / f"ray{actors}"))
     ray.shutdown()
     base = rows[0]["wall_s"]
-    print(f"{rows[0]['dialogues']} dialogues, {args.shards} shards, "
-          f"engine start {rows[0]['engine_start_s']:.1f} s")
-    print(f"{'variant':<22}{'wall s':>9}{'tokens':>8}{'tok/s':>8}{'vs single':>11}")
+    print(f"{rows[0]['dialogues']} dialogues, engine start {rows[0]['engine_start_s']:.1f} s")
+    print(f"{'variant':<22}{'shards':>7}{'wall s':>9}{'tokens':>8}{'tok/s':>8}{'vs single':>11}")
     for r in rows:
-        print(f"{r['variant']:<22}{r['wall_s']:>9.1f}{r['tokens']:>8}{r['tokens'] / r['wall_s']:>8.1f}"
-              f"{base / r['wall_s']:>10.2f}x")
+        print(f"{r['variant']:<22}{len(r.get('shard_s', [1])):>7}{r['wall_s']:>9.1f}{r['tokens']:>8}"
+              f"{r['tokens'] / r['wall_s']:>8.1f}{base / r['wall_s']:>10.2f}x")
     one = rows[1]
     per_shard = sum(one["shard_s"]) / len(one["shard_s"])
+    per_shard_units = args.dialogues / len(one["shard_s"])
     start = one["wall_s"] - sum(one["shard_s"])  # Ray + actor + engine start, merging
     print(f"\nmeasured (1 actor): per shard {per_shard:.1f} s "
-          f"({args.dialogues / args.shards:.0f} dialogues), fixed cost {start:.1f} s")
+          f"({per_shard_units:.0f} dialogues), fixed cost {start:.1f} s")
     print("simulation (one engine per worker, workers on separate machines/GPUs):")
     print(f"{'workers':>8}{'shards':>8}{'T(N) s':>9}{'dialogues/s':>13}{'speed-up':>10}")
-    for shards in (args.shards, 64):
+    for shards in (4, 64):
         t1 = start + shards * per_shard
         for n in (1, 2, 4, 8, 16, 32):
             t = start + math.ceil(shards / n) * per_shard
-            d = shards * args.dialogues / args.shards
+            d = shards * per_shard_units
             print(f"{n:>8}{shards:>8}{t:>9.1f}{d / t:>13.2f}{t1 / t:>9.2f}x")
     shutil.rmtree(root, ignore_errors=True)
 

@@ -35,7 +35,10 @@ class RayOptions(_Strict):
     one shard of dialogues at a time."""
 
     actors: int = Field(1, ge=1)  # engines running at once
-    shards: int | None = Field(None, ge=1)  # default: 4 per actor (a dead worker loses less)
+    # Units per shard: one shard is one scheduler run, so it must hold enough dialogues to
+    # fill the engine's batch (vLLM's default max_num_seqs is 256). ``shards`` overrides.
+    shard_size: int = Field(256, ge=1)
+    shards: int | None = Field(None, ge=1)  # default: max(actors, ceil(units / shard_size))
     cpus_per_actor: float = Field(1.0, gt=0)
     # None: tensor_parallel_size * pipeline_parallel_size when the engine is a GPU build, else 0
     gpus_per_actor: float | None = Field(None, ge=0)

