@@ -76,6 +76,9 @@ class RunConfig(_Strict):
     freeform: dict[str, Any] | None = None
     audit: AuditOptions = Field(default_factory=AuditOptions)
     ray: RayOptions = Field(default_factory=RayOptions)  # used only by ``generate --ray``
+    # continuous: keep every dialogue's next request in flight on the engine (vLLM backend;
+    # generators with shared state run in steps anyway); steps: one batched call per turn
+    batching: Literal["continuous", "steps"] = "continuous"
     _section_obj: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -101,8 +104,9 @@ class RunConfig(_Strict):
 
     def fingerprint_dict(self) -> dict[str, Any]:
         """The resolved config that decides a run's records (what the run store fingerprints):
-        everything but the ``ray`` sizing, so a run resumes with or without Ray."""
-        return self.model_dump(mode="json", exclude={"ray"})
+        everything but how the work is scheduled (``ray`` sizing, ``batching``), so a run
+        resumes with or without Ray, in either batching mode."""
+        return self.model_dump(mode="json", exclude={"ray", "batching"})
 
 
 def section_of(cfg: "RunConfig") -> Any:

@@ -43,7 +43,7 @@ def test_match_label():
 
 def test_guided_labels_run(engine, tmp_path):
     res = generate(labels_config(), tmp_path / "run", backend=engine)
-    assert res.n_total == 12 and len(res.steps) == 1
+    assert res.n_total == 12 and res.steps[0].active == 12  # every unit in flight at once
     recs = [record_from_json(x) for x in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
     assert all(isinstance(r, Label) for r in recs) and len(recs) == 12
     assert Counter(r.item_id for r in recs) == {f"act-{i}": 3 for i in range(1, 5)}

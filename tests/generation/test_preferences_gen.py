@@ -30,7 +30,7 @@ def test_parse_choice():
 
 def test_both_orders_with_ties(engine, tmp_path):
     res = generate(prefs_config(), tmp_path / "run", backend=engine)
-    assert res.n_total == 6 and len(res.steps) == 1
+    assert res.n_total == 6 and res.steps[0].active == 6  # every unit in flight at once
     recs = [record_from_json(x) for x in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
     assert all(isinstance(r, Preference) for r in recs)
     by_id = {r.id: r for r in recs}

@@ -155,7 +155,7 @@ def spp_config(**over):
 
 def test_spp_run_structure_provenance_and_scoring(engine, tmp_path):
     res = generate(spp_config(), tmp_path / "run", backend=engine)
-    assert res.n_total == 10 and len(res.steps) == 1  # one batched call for every unit
+    assert res.n_total == 10 and res.steps[0].active == 10  # every unit in flight at once
     recs = [record_from_json(x) for x in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
     assert sorted(r.id for r in recs) == sorted(f"{s}-s0-logic_grid-{i}" for s in
                                                ("spp", "spp-profile", "spp-fixed", "standard", "cot")

@@ -6,7 +6,9 @@
 - optionally ``record_ids(unit) -> list[str]`` when a unit writes several records
   (default: ``[unit.id]``); a unit counts as done when all of them are stored;
 - optionally ``shard_key(unit) -> str`` when units share state (a pool, a plan): units
-  with equal keys run in one shard under ``generate --ray`` (default: ``unit.id``).
+  with equal keys run in one shard under ``generate --ray`` (default: ``unit.id``);
+- optionally ``STEP_SYNCHRONOUS = True`` when units wait for each other (their next
+  request may be None): the scheduler then runs them in steps, never continuously.
 
 Register a new generator by adding its module path below; configs refer to it by name.
 """

@@ -150,7 +150,9 @@ def run_units(gen: ModuleType, cfg: RunConfig, store: RunStore, units: list, eng
     def failed(d, r: ChatResult) -> None:
         store.error(record_id=d.id, error=r.error, finish_reason=r.finish_reason)
 
-    sched = Scheduler(engine, store.cache, on_finished=finished, on_error=failed)
+    continuous = cfg.batching == "continuous" and not getattr(gen, "STEP_SYNCHRONOUS", False)
+    sched = Scheduler(engine, store.cache, on_finished=finished, on_error=failed,
+                      continuous=continuous)
     asyncio.run(sched.run(units))
     return sched
 

@@ -1,9 +1,17 @@
-"""Step many dialogues together: one batched backend call per turn.
+"""Drive many dialogues through one engine at once.
 
-Each active dialogue exposes its next request; one step sends all of them as a
-single backend call (after answering what it can from the cache), applies the
-results, lets finished dialogues leave, and repeats. A dialogue that is not done
-but returns ``None`` waits this step (e.g. for a shared pool another unit fills).
+Two modes, same results per request (every request carries its own seed):
+
+- **steps** (``continuous=False``): each active dialogue exposes its next request; one
+  step sends all of them as a single backend call (after answering what it can from
+  the cache), applies the results, lets finished dialogues leave, and repeats. A
+  dialogue that is not done but returns ``None`` waits this step (e.g. for a shared
+  pool another unit fills), so generators with shared state (self-instruct rounds,
+  society plans) need this mode.
+- **continuous** (``continuous=True``, for backends with ``submit``/``poll``: vLLM):
+  every dialogue's request is queued on the engine; whenever one finishes, that
+  dialogue's next request is queued at once, without waiting for the slowest reply
+  of a step. The engine's batch stays full, which is the point of continuous batching.
 """
 
 from __future__ import annotations
@@ -43,10 +51,16 @@ class Scheduler:
     on_finished: Callable[[list[Dialogue]], None] | None = None
     on_step: Callable[[StepStats], None] | None = None
     on_error: Callable[[Dialogue, ChatResult], None] | None = None
+    continuous: bool = False
     stats: list[StepStats] = field(default_factory=list)
 
     async def run(self, dialogues: Sequence[Dialogue]) -> None:
         """Run until every dialogue is done."""
+        if self.continuous and hasattr(self.backend, "submit"):
+            from artifactual.generation.continuous import run_continuous
+
+            run_continuous(self, dialogues)
+            return
         active = [d for d in dialogues if not d.done]
         step = 0
         while active:

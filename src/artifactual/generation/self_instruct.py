@@ -39,6 +39,8 @@ from artifactual.records import Instruction, Usage
 __all__ = ["Section", "Seed", "RougePool", "Bootstrap", "Slot", "load_seeds", "check_instruction",
            "parse_proposal", "parse_instance", "build", "records", "record_ids", "BLOCKED_WORDS"]
 
+STEP_SYNCHRONOUS = True  # scheduled in steps, never continuously: the pool grows round by round
+
 BLOCKED_WORDS = ["image", "images", "graph", "graphs", "picture", "pictures", "photo", "photos", "file",
                  "files", "map", "maps", "draw", "plot", "go to", "video", "audio", "flowchart", "diagram"]
 

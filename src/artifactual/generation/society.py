@@ -32,6 +32,8 @@ from artifactual.records import Conversation, Sampling, Usage
 
 __all__ = ["Section", "SocietyPlan", "SocietySession", "parse_list", "build", "records"]
 
+STEP_SYNCHRONOUS = True  # scheduled in steps, never continuously: units wait for the shared plan
+
 Key = tuple[Any, ...]  # ("assistant",) | ("user",) | ("tasks", i, j)
 
 

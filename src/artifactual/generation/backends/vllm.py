@@ -59,6 +59,8 @@ class VLLMBackend:
         self.options = options or EngineOptions()
         self._llm = None
         self._tokenizer = None
+        # continuous batching: external request id -> (engine's internal id, submit time)
+        self._queued: dict[str, tuple[str, float]] = {}
 
     # -- engine -----------------------------------------------------------------
     @property
@@ -142,6 +144,29 @@ class VLLMBackend:
             kwargs["structured_outputs"] = StructuredOutputsParams(choice=list(req.guided_choice))
         return SamplingParams(**kwargs)
 
+    def _prepare(self, req: ChatRequest) -> Any:
+        """The request's SamplingParams, or an error result when it cannot be sent (chat
+        template failure, no room left in ``max_model_len``)."""
+        limit = self.options.max_model_len
+        try:
+            n = self._prompt_len(req)
+        except Exception as exc:
+            return ChatResult(error=f"chat template failed: {exc}")
+        room = limit - n
+        if room < 8:
+            return ChatResult(prompt_tokens=n, finish_reason="context_full",
+                              error=f"prompt of {n} tokens leaves no room in max_model_len={limit}")
+        return self._params(req, room)
+
+    @staticmethod
+    def _to_result(out: Any, latency: float) -> ChatResult:
+        comp = out.outputs[0] if out.outputs else None
+        if comp is None:
+            return ChatResult(error="engine returned no completion")
+        return ChatResult(text=comp.text, prompt_tokens=len(out.prompt_token_ids or []),
+                          completion_tokens=len(comp.token_ids), finish_reason=comp.finish_reason,
+                          latency_s=latency)
+
     async def chat(self, requests: list[ChatRequest]) -> list[ChatResult]:
         """One batched engine call; each failure becomes an error result."""
         results: list[ChatResult | None] = [None] * len(requests)
@@ -149,20 +174,13 @@ class VLLMBackend:
             self.llm  # start the engine here: a failed start raises, it is not a request error
         batch: list[int] = []
         params = []
-        limit = self.options.max_model_len
         for i, req in enumerate(requests):
-            try:
-                n = self._prompt_len(req)
-            except Exception as exc:
-                results[i] = ChatResult(error=f"chat template failed: {exc}")
-                continue
-            room = limit - n
-            if room < 8:
-                results[i] = ChatResult(prompt_tokens=n, finish_reason="context_full",
-                                        error=f"prompt of {n} tokens leaves no room in max_model_len={limit}")
+            prepared = self._prepare(req)
+            if isinstance(prepared, ChatResult):
+                results[i] = prepared
                 continue
             batch.append(i)
-            params.append(self._params(req, room))
+            params.append(prepared)
         if batch:
             self._run(requests, batch, params, results)
         return [r if r is not None else ChatResult(error="no result") for r in results]
@@ -180,12 +198,52 @@ class VLLMBackend:
             return
         latency = (time.perf_counter() - t0) / max(1, len(batch))
         for i, out in zip(batch, outs):
-            comp = out.outputs[0] if out.outputs else None
-            if comp is None:
-                results[i] = ChatResult(error="engine returned no completion")
-                continue
-            results[i] = ChatResult(
-                text=comp.text, prompt_tokens=len(out.prompt_token_ids or []),
-                completion_tokens=len(comp.token_ids), finish_reason=comp.finish_reason,
-                latency_s=latency,
-            )
+            results[i] = self._to_result(out, latency)
+
+    # -- continuous batching ------------------------------------------------------
+    def submit(self, req: ChatRequest) -> str | ChatResult:
+        """Queue one request on the running engine without waiting; its id, or at once an
+        error result when it cannot be sent. :meth:`poll` returns its result later."""
+        prepared = self._prepare(req)
+        if isinstance(prepared, ChatResult):
+            return prepared
+        try:
+            (internal,) = self.llm.enqueue_chat([req.messages], [prepared], use_tqdm=False)
+        except Exception as exc:
+            return ChatResult(error=f"{type(exc).__name__}: {exc}")
+        # vLLM returns its internal id ("<id>-<random suffix>"); outputs carry "<id>"
+        rid = internal.rsplit("-", 1)[0]
+        self._queued[rid] = (internal, time.perf_counter())
+        return rid
+
+    def poll(self) -> list[tuple[str, ChatResult]]:
+        """Run one engine step; the submitted requests that finished in it, with results.
+        If the engine fails, every request in flight ends with that error."""
+        engine = self.llm.llm_engine
+        if not engine.has_unfinished_requests():  # nothing left to step: none can finish
+            lost = [(rid, ChatResult(error="the engine dropped the request")) for rid in self._queued]
+            self._queued.clear()
+            return lost
+        try:
+            outs = engine.step()
+        except Exception as exc:
+            failed = [(rid, ChatResult(error=f"{type(exc).__name__}: {exc}")) for rid in self._queued]
+            self._queued.clear()
+            return failed
+        now = time.perf_counter()
+        done = []
+        for out in outs:
+            if out.finished:
+                _, t0 = self._queued.pop(out.request_id, ("", now))
+                done.append((out.request_id, self._to_result(out, now - t0)))
+        return done
+
+    def cancel(self) -> None:
+        """Abort every submitted request still in flight (after a failure mid-run), so a
+        later :meth:`chat` on this engine sees none of them."""
+        if self._queued and self._llm is not None:
+            try:
+                self._llm.llm_engine.abort_request([i for i, _ in self._queued.values()],
+                                                   internal=True)
+            finally:
+                self._queued.clear()
