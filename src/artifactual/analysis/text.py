@@ -32,7 +32,7 @@ import pandas as pd
 from artifactual.errors import AnalysisError
 
 __all__ = ["DISABLE", "TextContext", "build_context", "context_for", "load_nlp",
-           "load_encoder", "parse", "embed", "task_texts"]
+           "load_encoder", "parse", "embed", "task_texts", "turn_texts"]
 
 DISABLE: tuple[str, ...] = ("ner", "lemmatizer")
 ProgressFn = Callable[[str, int, "int | None"], None]
@@ -127,7 +127,8 @@ def task_texts(conversations: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def _contents(turns: pd.DataFrame) -> list[str]:
+def turn_texts(turns: pd.DataFrame) -> list[str]:
+    """Each turn's content as text ("" where missing), in row order."""
     if "content" not in turns.columns:
         raise AnalysisError("turns table lacks column 'content'",
                             fix="build it with artifactual.analysis.tables.to_frames")
@@ -184,7 +185,7 @@ class TextContext:
         if any(label not in self._pos for label in turns.index):
             return False
         return all(self.texts[self._pos[label]] == text
-                   for label, text in zip(turns.index, _contents(turns)))
+                   for label, text in zip(turns.index, turn_texts(turns)))
 
 
 def build_context(turns: pd.DataFrame, *, tasks: Mapping[str, str] | None = None,
@@ -192,7 +193,7 @@ def build_context(turns: pd.DataFrame, *, tasks: Mapping[str, str] | None = None
                   encoder: str | None = None, progress: ProgressFn | None = None) -> TextContext:
     """Parse and/or embed every turn of ``turns`` once (see the module docstring)."""
     needs = set(needs)
-    texts = _contents(turns)
+    texts = turn_texts(turns)
     ctx = TextContext(index=turns.index, texts=texts, tasks=dict(tasks or {}))
     if "docs" in needs:
         ctx.docs = parse(texts, batch_size=batch_size, progress=progress)

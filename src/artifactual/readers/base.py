@@ -33,7 +33,7 @@ from artifactual.errors import InputError
 from artifactual.records import Conversation, Record, Source, record_from_json
 
 __all__ = ["ReadError", "ErrorLog", "Location", "Reader", "reader", "get_reader",
-           "available_formats", "read", "iter_json", "explain_validation", "ERROR_COLUMNS"]
+           "available_formats", "read", "iter_json", "explain_validation", "ERROR_COLUMNS", "input_files"]
 
 ERROR_COLUMNS: dict[str, str] = {"path": "string", "line": "Int64", "record_id": "string",
                                  "message": "string", "fix": "string"}
@@ -290,7 +290,7 @@ def _detect(path: Path, log: ErrorLog, readers: list[Reader] | None = None) -> R
     return None
 
 
-def _files(path: Path) -> list[Path]:
+def input_files(path: Path) -> list[Path]:
     """Files to read under ``path``: a run directory's records.jsonl, or each known file."""
     if path.is_file():
         return [path]
@@ -326,7 +326,7 @@ def read(path: str | Path, *, format: str | None = None,
     fixed = get_reader(format).with_options(**opts) if format is not None else None
     readers = [r.with_options(**opts) for r in _READERS.values()] if fixed is None else []
     log = errors if errors is not None else _RaisingLog()
-    return _read(_files(p), fixed, log, readers)
+    return _read(input_files(p), fixed, log, readers)
 
 
 def _read(files: list[Path], fixed: Reader | None, log: ErrorLog,

@@ -66,10 +66,10 @@ from artifactual.analysis.audit import (AuditPlan, AuditResult, IdClaims, Progre
 from artifactual.analysis.registry import detector_needs, detector_scope, get_detector
 from artifactual.analysis.roles import Markers
 from artifactual.analysis.tables import to_frames
-from artifactual.analysis.text import TextContext, _contents, task_texts
+from artifactual.analysis.text import TextContext, task_texts, turn_texts
 from artifactual.errors import AnalysisError
 from artifactual.readers import ErrorLog, read
-from artifactual.readers.base import _files  # the plain reader's own path expansion
+from artifactual.readers.base import input_files  # the plain reader's own path expansion
 from artifactual.scale.audit_work import (FileRead, Shard, ShardAuditor, ShardResult,
                                           cut_shards, read_batch)
 from artifactual.scale.cluster import init_ray
@@ -203,7 +203,7 @@ def _input_files(paths: list[str | Path], plan: AuditPlan) -> list[tuple[str, st
     out: list[tuple[str, str]] = []
     for p in paths:
         read(p, format=plan.format, errors=ErrorLog(), options=plan.options)  # checks only
-        out.extend((str(p), str(f)) for f in _files(Path(p)))
+        out.extend((str(p), str(f)) for f in input_files(Path(p)))
     return out
 
 
@@ -366,7 +366,7 @@ def _corpus_context(turns: pd.DataFrame, conversations: pd.DataFrame,
     vectors: dict[str, np.ndarray] = {}
     for r in results:
         vectors.update(r.task_embeddings)
-    ctx = TextContext(index=turns.index, texts=_contents(turns), embeddings=emb,
+    ctx = TextContext(index=turns.index, texts=turn_texts(turns), embeddings=emb,
                       tasks=task_texts(conversations), task_embeddings=vectors)
     if len(emb) != len(turns) or not ctx.covers(turns, ("embeddings",)):
         raise AnalysisError(f"the shards returned {len(emb)} embeddings for {len(turns)} turns",
