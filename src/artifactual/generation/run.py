@@ -101,9 +101,13 @@ class RunPlan:
     def record_ids(self, unit) -> list[str]:
         return getattr(self.gen, "record_ids", lambda u: [u.id])(unit)
 
+    def is_done(self, unit, store: RunStore) -> bool:
+        """Whether every record of ``unit`` is in ``store``."""
+        return all(i in store.done_ids for i in self.record_ids(unit))
+
     def unfinished(self, store: RunStore) -> int:
         """How many of ``todo`` still lack some of their records in ``store``."""
-        return sum(not all(i in store.done_ids for i in self.record_ids(u)) for u in self.todo)
+        return sum(not self.is_done(u, store) for u in self.todo)
 
 
 def plan_run(cfg: RunConfig, store: RunStore, *, log_problems: bool = True) -> RunPlan:
@@ -115,7 +119,7 @@ def plan_run(cfg: RunConfig, store: RunStore, *, log_problems: bool = True) -> R
             store.error(record_id=bad.id, **bad.input_problem)
     sessions = [s for s in sessions if not getattr(s, "input_problem", None)]
     plan = RunPlan(gen, sessions, [], 0)
-    plan.todo = [s for s in sessions if not all(i in store.done_ids for i in plan.record_ids(s))]
+    plan.todo = [s for s in sessions if not plan.is_done(s, store)]
     plan.n_skipped = len(sessions) - len(plan.todo)
     return plan
 

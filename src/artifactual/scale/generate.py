@@ -70,7 +70,7 @@ def run_shard(cfg: RunConfig, out: Path, shard: int, units: list, gen: Any, engi
         store.manifest.setdefault("workers", []).append({"pid": os.getpid(), **(worker or {})})
         store.checkpoint()
         plan = RunPlan(gen, list(units), [], 0)
-        todo = [u for u in units if not all(r in store.done_ids for r in plan.record_ids(u))]
+        todo = [u for u in units if not plan.is_done(u, store)]
         stats: list[StepStats] = []
         if todo:
             sched = run_units(gen, cfg, store, todo, engine, record_context(cfg, engine))
@@ -210,12 +210,10 @@ def _drive(ds: Any, store: Any, plan: Any, total: int, progress: Progress | None
 
     thread = threading.Thread(target=consume, name="artifactual-ray", daemon=True)
     thread.start()
-    todo = plan.todo
     while thread.is_alive():
         thread.join(poll)
         if store.merge_parts() and progress:
-            done = sum(all(i in store.done_ids for i in plan.record_ids(u)) for u in todo)
-            progress(desc, plan.n_skipped + done, total)
+            progress(desc, total - plan.unfinished(store), total)
     if failure:
         store.merge_parts()  # keep everything the shards finished
         exc = failure[0]
