@@ -69,8 +69,8 @@ def main() -> None:
                     help="CoBBLEr folder (e.g. ../shared/data/llm-artifacts/preference/cobbler)")
     args = ap.parse_args()
 
-    from artifactual.analysis.discourse import discourse_graphs
-    from artifactual.analysis.motifs import count_motifs, count_motifs_bruteforce, same_counts
+    from artifactual.analysis.corpora.discourse import discourse_graphs
+    from artifactual.analysis.corpora.motifs import count_motifs, count_motifs_bruteforce, same_counts
 
     texts = (cobbler_texts(args.cobbler, args.texts) if args.cobbler
              else bank_texts(args.texts, args.sentences, args.seed))

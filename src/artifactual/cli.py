@@ -185,7 +185,7 @@ def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool
               config: Optional[Path] = None, data: Optional[Path] = None) -> None:
     """``audit --kind`` / ``compare``: run, write, print the estimates table."""
     from artifactual.analysis import kinds
-    from artifactual.analysis.compare_config import run_compare_config
+    from artifactual.analysis.stats.compare_config import run_compare_config
 
     try:
         with _progress(quiet) as progress:

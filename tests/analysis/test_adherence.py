@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from artifactual.analysis.adherence import (adherence_agreement, detect_role_adherence,
+from artifactual.analysis.detectors.adherence import (adherence_agreement, detect_role_adherence,
                                             speech_acts)
 from artifactual.analysis.tables import to_frames
 from artifactual.analysis.text import parse

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from artifactual.analysis.compare import (COMPARE_COLUMNS, bootstrap_ci, cliffs_delta, cohen_kappa,
+from artifactual.analysis.stats.compare import (COMPARE_COLUMNS, bootstrap_ci, cliffs_delta, cohen_kappa,
                                           cohens_h, compare, holm, is_rate)
 from artifactual.errors import AnalysisError
 
@@ -148,7 +148,7 @@ def test_single_observation_group_gives_no_p_value_instead_of_crashing():
     import numpy as np
     import pandas as pd
 
-    from artifactual.analysis.compare import compare
+    from artifactual.analysis.stats.compare import compare
 
     frame = pd.DataFrame({"g": ["a", "a", "a", "b"], "x": [0.1, 0.2, 0.5, 0.3]})
     out = compare(frame, ["x"], "g", reference="a", seed=0, n_resamples=200)

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from artifactual.analysis import audit
-from artifactual.analysis.digression import detect_digression
+from artifactual.analysis.detectors.digression import detect_digression
 from artifactual.analysis.tables import to_frames
 from artifactual.analysis.text import build_context, embed, task_texts
 from artifactual.cli import app

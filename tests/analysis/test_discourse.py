@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from artifactual.analysis.discourse import (EDGE_LABELS, SENSES, discourse_graph,
+from artifactual.analysis.corpora.discourse import (EDGE_LABELS, SENSES, discourse_graph,
                                             discourse_graphs, find_connectives, graph_stats,
                                             parse_texts)
 

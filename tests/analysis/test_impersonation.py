@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from artifactual.analysis import get_detector, run_detector
-from artifactual.analysis.impersonation import find_impersonation
+from artifactual.analysis.detectors.impersonation import find_impersonation
 from artifactual.analysis.tables import to_frames
 from artifactual.readers import ErrorLog, read
 

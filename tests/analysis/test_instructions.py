@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from rouge_score import rouge_scorer
 
-from artifactual.analysis.instructions import (FLAG_COLUMNS, audit_instructions,
+from artifactual.analysis.corpora.instructions import (FLAG_COLUMNS, audit_instructions,
                                                flag_instructions, instructions_frame,
                                                lcs_length, nearest_instructions, rouge_l,
                                                rouge_tokens, verb_noun_pairs)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from artifactual.analysis.compare_config import load_compare_config, run_compare_config
+from artifactual.analysis.stats.compare_config import load_compare_config, run_compare_config
 from artifactual.analysis.kinds import Input, audit_kind, compare_kind
 from artifactual.cli import app
 from artifactual.errors import ConfigError, InputError

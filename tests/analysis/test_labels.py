@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from artifactual.analysis.labels import (audit_labels, cohen_kappa_majority, distribution_shift,
+from artifactual.analysis.corpora.labels import (audit_labels, cohen_kappa_majority, distribution_shift,
                                          flip_matrix, item_table, krippendorff_alpha,
                                          label_distribution, labels_to_wide, majority, minority,
                                          sets_match, unique_majority)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from networkx.algorithms import isomorphism as iso
 
-from artifactual.analysis.motifs import (MOTIF_PREFIX, compare_motifs, count_motifs,
+from artifactual.analysis.corpora.motifs import (MOTIF_PREFIX, compare_motifs, count_motifs,
                                          count_motifs_bruteforce, motif_columns, motif_graph,
                                          motif_table, same_counts)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from artifactual.analysis.preferences import (agreement, agreement_with, audit_preferences,
+from artifactual.analysis.corpora.preferences import (agreement, agreement_with, audit_preferences,
                                               choice_codes, entailment_cue, length_bias,
                                               lexicon_cue, locality, p2c_lexicon_cue,
                                               position_bias, preference_from_scores,

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from artifactual.analysis import run_detector
-from artifactual.analysis.repetition import is_courtesy
+from artifactual.analysis.detectors.repetition import is_courtesy
 from artifactual.analysis.similarity import text_similarity
 from artifactual.analysis.tables import to_frames
 from artifactual.errors import AnalysisError

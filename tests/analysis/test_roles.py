@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from artifactual.analysis.roles import Markers, classify_message, detect_role_flips
+from artifactual.analysis.detectors.roles import Markers, classify_message, detect_role_flips
 from artifactual.analysis.tables import empty_turns, to_frames
 from artifactual.errors import AnalysisError
 from artifactual.readers import read

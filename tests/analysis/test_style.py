@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from artifactual.analysis.style import (STYLE_COLUMNS, flesch_reading_ease, formality, mtld,
+from artifactual.analysis.corpora.style import (STYLE_COLUMNS, flesch_reading_ease, formality, mtld,
                                         style_table, syllables)
 
 
@@ -89,7 +89,7 @@ def test_empty_text_gives_nan_rates(table: pd.DataFrame) -> None:
 
 
 def test_parsed_docs_are_accepted() -> None:
-    from artifactual.analysis.discourse import parse_texts
+    from artifactual.analysis.corpora.discourse import parse_texts
 
     docs = parse_texts([TEXTS["plain"]])
     again = style_table(docs)

@@ -43,7 +43,7 @@ def test_both_orders_with_ties(engine, tmp_path):
         assert orig.prompt == swap.prompt == row["prompt"]
         assert orig.pair_id == swap.pair_id == pid
     # the analysis layer pairs both orders: swap consistency is measurable on these records
-    from artifactual.analysis.preferences import position_bias, preferences_to_frame
+    from artifactual.analysis.corpora.preferences import position_bias, preferences_to_frame
 
     bias = position_bias(preferences_to_frame(recs)).iloc[0]
     assert bias["n_swapped_pairs"] == 3 and 0.0 <= bias["swap_consistency"] <= 1.0

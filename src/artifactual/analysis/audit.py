@@ -42,11 +42,11 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from artifactual.analysis.compare import compare
+from artifactual.analysis.stats.compare import compare
 from artifactual.analysis.registry import (available_detectors, detector_needs, get_detector,
                                            run_detector)
-from artifactual.analysis.roles import Markers, as_markers
-from artifactual.analysis.summary import NONE_KEY, attach_flags, conversation_flags, summarize
+from artifactual.analysis.detectors.roles import Markers, as_markers
+from artifactual.analysis.stats.summary import NONE_KEY, attach_flags, conversation_flags, summarize
 from artifactual.analysis.tables import CONVERSATION_COLUMNS, to_frames
 from artifactual.analysis.text import TextContext, build_context, task_texts
 from artifactual.errors import AnalysisError

@@ -168,10 +168,10 @@ def text_table(frame: pd.DataFrame, *, batch_size: int = 64,
                progress: ProgressFn | None = None) -> pd.DataFrame:
     """Style columns, graph stats and motif profile per row of ``frame`` (needs ``text``);
     each text is parsed once and its docs feed both the style and discourse passes."""
-    from artifactual.analysis.discourse import (discourse_graph, find_connectives, graph_stats,
+    from artifactual.analysis.corpora.discourse import (discourse_graph, find_connectives, graph_stats,
                                                 parse_texts)
-    from artifactual.analysis.motifs import motif_table
-    from artifactual.analysis.style import style_row
+    from artifactual.analysis.corpora.motifs import motif_table
+    from artifactual.analysis.corpora.style import style_row
 
     docs = parse_texts(frame["text"].tolist(), batch_size=batch_size, progress=progress)
     style, graphs = [], []
@@ -205,9 +205,9 @@ def _paired(table: pd.DataFrame, ref: str) -> bool:
 
 
 def _text(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Options) -> KindResult:
-    from artifactual.analysis.compare import compare
-    from artifactual.analysis.motifs import compare_motifs, motif_columns
-    from artifactual.analysis.style import STYLE_COLUMNS
+    from artifactual.analysis.stats.compare import compare
+    from artifactual.analysis.corpora.motifs import compare_motifs, motif_columns
+    from artifactual.analysis.corpora.style import STYLE_COLUMNS
 
     table = text_table(_text_frame(inputs, log), progress=o.progress)
     groups = list(pd.unique(table["group"]))
@@ -232,8 +232,8 @@ def _text(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Options)
 # -------------------------------------------------------------------- labels
 
 def _labels(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Options) -> KindResult:
-    from artifactual.analysis.compare import compare
-    from artifactual.analysis.labels import audit_labels, labels_to_wide
+    from artifactual.analysis.stats.compare import compare
+    from artifactual.analysis.corpora.labels import audit_labels, labels_to_wide
     from artifactual.readers.labels import read_wide_labels
 
     parts = []
@@ -264,7 +264,7 @@ def _labels(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Option
 # -------------------------------------------------------------------- preferences
 
 def _preference_frame(inp: Input, log: ErrorLog) -> pd.DataFrame:
-    from artifactual.analysis.preferences import preferences_to_frame
+    from artifactual.analysis.corpora.preferences import preferences_to_frame
     from artifactual.readers.preferences import (cobbler_pairs, read_cobbler, read_mtbench,
                                                  read_pair_csv)
 
@@ -285,8 +285,8 @@ def _preference_frame(inp: Input, log: ErrorLog) -> pd.DataFrame:
 
 def _preferences(inputs: list[Input], log: ErrorLog, compare_groups: bool,
                  o: _Options) -> KindResult:
-    from artifactual.analysis.compare import compare
-    from artifactual.analysis.preferences import audit_preferences
+    from artifactual.analysis.stats.compare import compare
+    from artifactual.analysis.corpora.preferences import audit_preferences
 
     frame = pd.concat([_preference_frame(i, log) for i in inputs], ignore_index=True)
     if o.judges:
@@ -315,7 +315,7 @@ def _preferences(inputs: list[Input], log: ErrorLog, compare_groups: bool,
 
 def _instructions(inputs: list[Input], log: ErrorLog, compare_groups: bool,
                   o: _Options) -> KindResult:
-    from artifactual.analysis.instructions import audit_instructions, instructions_frame
+    from artifactual.analysis.corpora.instructions import audit_instructions, instructions_frame
 
     recs = _records(inputs, Instruction, log)
     _need_rows(len(recs), "instruction", inputs, log)

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from artifactual.analysis.labels import audit_labels
-from artifactual.analysis.preferences import (agreement, agreement_with, choice_codes,
+from artifactual.analysis.corpora.labels import audit_labels
+from artifactual.analysis.corpora.preferences import (agreement, agreement_with, choice_codes,
                                               entailment_cue, infer_polarity, locality,
                                               p2c_lexicon_cue, vader_cue)
 from artifactual.errors import ArtifactualError, InputError

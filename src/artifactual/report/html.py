@@ -31,8 +31,8 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from artifactual.analysis.compare import bootstrap_ci
-from artifactual.analysis.summary import NONE_KEY
+from artifactual.analysis.stats.compare import bootstrap_ci
+from artifactual.analysis.stats.summary import NONE_KEY
 from artifactual.analysis.tables import CONVERSATION_COLUMNS, TURN_COLUMNS
 from artifactual.errors import InputError
 from artifactual.report import plots

@@ -64,7 +64,7 @@ import pandas as pd
 from artifactual.analysis.audit import (AuditPlan, AuditResult, IdClaims, ProgressFn,
                                         finish_audit, plan_audit, run_detectors)
 from artifactual.analysis.registry import detector_needs, detector_scope, get_detector
-from artifactual.analysis.roles import Markers
+from artifactual.analysis.detectors.roles import Markers
 from artifactual.analysis.tables import to_frames
 from artifactual.analysis.text import TextContext, task_texts, turn_texts
 from artifactual.errors import AnalysisError

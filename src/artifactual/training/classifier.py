@@ -154,7 +154,7 @@ class LabelTask:
 
 
 def _read_wide(section: ClassifierSection, base_dir: str) -> tuple[pd.DataFrame, str]:
-    from artifactual.analysis.labels import labels_to_wide
+    from artifactual.analysis.corpora.labels import labels_to_wide
     from artifactual.readers import base as readers
     from artifactual.readers.labels import read_wide_labels
     from artifactual.records import Label
@@ -177,7 +177,7 @@ def load_task(cfg: TrainConfig) -> LabelTask:
     """Read the labels, pick one label per item and side, split off the human test items."""
     from transformers import AutoTokenizer
 
-    from artifactual.analysis.labels import _sort_key, unique_majority
+    from artifactual.analysis.corpora.labels import _sort_key, unique_majority
     from artifactual.assets import resolve_encoder
 
     section: ClassifierSection = cfg.classifier  # type: ignore[assignment]

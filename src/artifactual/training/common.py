@@ -317,7 +317,7 @@ def amplification(y_pred: Sequence[Any], y_train: Sequence[Any], y_test: Sequenc
     * ``js_vs_train`` / ``js_vs_test``: Jensen-Shannon divergence, base 2, in [0, 1];
     * ``minority_recall``: mean recall over every test label except the test majority class.
     """
-    from artifactual.analysis.labels import distribution_shift
+    from artifactual.analysis.corpora.labels import distribution_shift
 
     pred = shares(y_pred, labels)
     out: dict[str, float] = {}

@@ -37,7 +37,7 @@ _GROUP_COLS = ("example", "question_id")
 
 def _frame(data: PreferenceData, base_dir: str) -> tuple[pd.DataFrame, str]:
     """A preference frame (id, prompt, a, b, choice, judge, order, ...) from the data spec."""
-    from artifactual.analysis.preferences import preferences_to_frame
+    from artifactual.analysis.corpora.preferences import preferences_to_frame
     from artifactual.readers import base as readers
     from artifactual.readers import preferences as prefs
     from artifactual.records import Preference

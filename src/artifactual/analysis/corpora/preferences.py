@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from artifactual.analysis.compare import cohen_kappa
+from artifactual.analysis.stats.compare import cohen_kappa
 from artifactual.errors import AnalysisError
 from artifactual.records import Preference
 

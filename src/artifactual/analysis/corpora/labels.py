@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from artifactual.analysis.compare import cohen_kappa
+from artifactual.analysis.stats.compare import cohen_kappa
 from artifactual.errors import AnalysisError
 from artifactual.records import Label
 

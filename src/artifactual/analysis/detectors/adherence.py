@@ -46,9 +46,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from artifactual.analysis.compare import cohen_kappa
+from artifactual.analysis.stats.compare import cohen_kappa
 from artifactual.analysis.registry import detector
-from artifactual.analysis.roles import Markers, detect_role_flips
+from artifactual.analysis.detectors.roles import Markers, detect_role_flips
 from artifactual.analysis.text import TextContext, context_for
 from artifactual.errors import AnalysisError
 

@@ -42,7 +42,7 @@ from typing import Any
 
 import pandas as pd
 
-from artifactual.analysis.discourse import SENSES, Connective, find_connectives, parse_texts
+from artifactual.analysis.corpora.discourse import SENSES, Connective, find_connectives, parse_texts
 
 __all__ = ["STYLE_COLUMNS", "HEDGES", "UNCERTAINTY", "style_row", "style_table", "mtld",
            "formality", "syllables", "flesch_reading_ease"]

@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from artifactual.analysis.compare import compare
-from artifactual.analysis.discourse import parse_texts
+from artifactual.analysis.stats.compare import compare
+from artifactual.analysis.corpora.discourse import parse_texts
 from artifactual.errors import AnalysisError
 from artifactual.records import Instruction
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from artifactual.analysis.connectives import (_COORDINATORS, _INITIAL_ONLY, _MAX_WORDS, _MODALS,
+from artifactual.analysis.corpora.connectives import (_COORDINATORS, _INITIAL_ONLY, _MAX_WORDS, _MODALS,
                                                 _PRONOUNS_3P, _STATIVE, _SUBORDINATORS, CONNECTIVES,
                                                 EDGE_LABELS, SENSES, C, P, T)
 

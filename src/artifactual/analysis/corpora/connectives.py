@@ -1,6 +1,6 @@
 """The connective lexicon behind the discourse graphs: English explicit connectives mapped to the
 four PDTB-3 top-level senses (written for artifactual), plus the word classes the parse-based
-disambiguation in :mod:`artifactual.analysis.discourse` uses."""
+disambiguation in :mod:`artifactual.analysis.corpora.discourse` uses."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ import pandas as pd
 from networkx.algorithms import isomorphism as iso
 from scipy.spatial.distance import jensenshannon
 
-from artifactual.analysis.compare import compare
+from artifactual.analysis.stats.compare import compare
 from artifactual.errors import AnalysisError
 
 __all__ = ["count_motifs", "count_motifs_bruteforce", "motif_graph", "same_counts",
@@ -156,7 +156,7 @@ def motif_columns(table: pd.DataFrame) -> list[str]:
 @dataclass
 class MotifComparison:
     """``divergence``: JS divergence per group vs the reference with a bootstrap CI;
-    ``per_motif``: :func:`~artifactual.analysis.compare.compare` rows plus the difference
+    ``per_motif``: :func:`~artifactual.analysis.stats.compare.compare` rows plus the difference
     from the reference and its bootstrap CI."""
 
     divergence: pd.DataFrame
@@ -193,7 +193,7 @@ def compare_motifs(table: pd.DataFrame, group_col: str, reference: str | None = 
     cols = motif_columns(table)
     if not cols:
         raise AnalysisError("the table has no motif columns", where=f"columns: {list(table.columns)}",
-                            fix="build it with artifactual.analysis.motifs.motif_table")
+                            fix="build it with artifactual.analysis.corpora.motifs.motif_table")
     frame = table[table["n_edges"] > 0]
     groups = list(pd.unique(frame[group_col].dropna()))
     if len(groups) < 2:

@@ -1,0 +1,1 @@
+"""Corpus-level analyses: labels, preferences, instructions, text style, discourse and motifs."""

@@ -1,0 +1,1 @@
+"""Statistics: comparisons (bootstrap CIs, effect sizes, corrected p-values) and summaries."""
