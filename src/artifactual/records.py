@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 __all__ = [
     "Speaker", "Turn", "Source", "Outcome", "Sampling", "Usage", "Provenance",
-    "Conversation", "Instruction", "Label", "Preference", "Text", "Record",
+    "Conversation", "Instruction", "Label", "Preference", "Text", "Judgment", "Record",
     "record_from_json", "record_to_json", "sha256_text", "utc_now",
 ]
 
@@ -157,10 +157,32 @@ class Text(_Model):
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
-Record = Union[Conversation, Instruction, Label, Preference, Text]
+class Judgment(_Model):
+    """An LLM judge's answer on whether one artifact occurs in one conversation.
+
+    ``verdict`` is None when the answer could not be used (``error`` says why; ``raw``
+    keeps the text): an error row, never a silent "no". The evidence is the turn the judge
+    cites and its quote; ``quote_found`` says whether that quote is in that turn.
+    """
+
+    kind: Literal["judgment"] = "judgment"
+    id: str  # "<conversation_id>::<artifact>"
+    conversation_id: str
+    artifact: str
+    verdict: bool | None = None
+    evidence_turn: int | None = None
+    evidence_quote: str | None = None
+    quote_found: bool | None = None
+    raw: str = ""
+    error: str | None = None
+    provenance: Provenance | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+Record = Union[Conversation, Instruction, Label, Preference, Text, Judgment]
 _RECORD = TypeAdapter(Record)
 _BY_KIND = {"conversation": Conversation, "instruction": Instruction, "label": Label,
-            "preference": Preference, "text": Text}
+            "preference": Preference, "text": Text, "judgment": Judgment}
 
 
 def record_from_json(line: str | dict) -> Record:
