@@ -17,7 +17,8 @@ from artifactual.generation.backends.openai import OpenAIOptions
 from artifactual.generation.backends.vllm import EngineOptions
 from artifactual.records import Sampling
 
-__all__ = ["RunConfig", "RayOptions", "CostPer1k", "load_config", "parse_config", "section_of"]
+__all__ = ["RunConfig", "RayOptions", "CostPer1k", "load_config", "parse_config", "section_of",
+           "JudgeConfig", "JUDGE_ARTIFACTS", "load_judge_config"]
 
 
 class _Strict(BaseModel):
@@ -136,25 +137,29 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+def _invalid(exc: ValidationError, source: str, text: str | None, example: str) -> ConfigError:
+    """A ConfigError listing each field problem with its YAML line where known."""
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(text, loc) if text else None
+        where = f"line {line}, " if line else ""
+        problems.append(f"{where}{field}: {err['msg']}")
+    return ConfigError("invalid config:\n  " + "\n  ".join(problems), where=source,
+                       fix=f"correct the fields above (see {example} for a working example)")
+
+
 def parse_config(data: dict[str, Any], *, source: str = "<config>", text: str | None = None) -> RunConfig:
     """Validate a config dict; errors name the field, line and fix."""
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            field = ".".join(str(p) for p in loc) or "(top level)"
-            line = _line_of(text, loc) if text else None
-            where = f"line {line}, " if line else ""
-            problems.append(f"{where}{field}: {err['msg']}")
-        raise ConfigError("invalid config:\n  " + "\n  ".join(problems), where=source,
-                          fix="correct the fields above (see configs/quickstart.yaml for a working example)"
-                          ) from None
+        raise _invalid(exc, source, text, "configs/quickstart.yaml") from None
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Load and validate a YAML config file."""
+def _read_mapping(path: str | Path, start: str) -> tuple[dict[str, Any], str]:
+    """A YAML file's top-level mapping and its text; ``start`` hints at a first line."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError("config file not found", where=str(p), fix="pass the path of a YAML config")
@@ -166,5 +171,57 @@ def load_config(path: str | Path) -> RunConfig:
         where = f"{p}:{mark.line + 1}" if mark else str(p)
         raise ConfigError(f"YAML syntax error: {exc}", where=where, fix="fix the YAML syntax") from None
     if not isinstance(data, dict):
-        raise ConfigError("a config must be a YAML mapping", where=str(p), fix="start with 'name: ...'")
-    return parse_config(data, source=str(p), text=text)
+        raise ConfigError("a config must be a YAML mapping", where=str(p), fix=f"start with '{start}'")
+    return data, text
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Load and validate a YAML config file."""
+    data, text = _read_mapping(path, "name: ...")
+    return parse_config(data, source=str(path), text=text)
+
+
+# What the optional LLM judge can be asked about (one prompt template each:
+# agents/prompts/judge-<artifact>.j2).
+JUDGE_ARTIFACTS = ("digression", "role_adherence", "role_flip", "impersonation", "courtesy_loop")
+
+
+def _judge_sampling() -> Sampling:
+    return Sampling(temperature=0.0, top_p=1.0, max_tokens=200, seed=0)
+
+
+class JudgeConfig(_Strict):
+    """``audit --judge CONFIG``: which model judges which artifacts, and how.
+
+    ``model: default`` is the embedded model (a local path for ``vllm``, its served name
+    for an OpenAI-compatible server). ``seed`` seeds the stratified sample of
+    ``--judge-sample``; ``sampling.seed`` seeds the judge's decoding.
+    """
+
+    model: str = "default"
+    backend: Literal["vllm", "openai", "langchain"] = "vllm"
+    engine: EngineOptions = Field(default_factory=EngineOptions)  # backend: vllm
+    openai: OpenAIOptions = Field(default_factory=OpenAIOptions)  # backend: openai | langchain
+    sampling: Sampling = Field(default_factory=_judge_sampling)
+    seed: int = 0
+    artifacts: list[Literal[JUDGE_ARTIFACTS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["digression", "role_adherence"], min_length=1)
+    structured: bool = True  # constrain answers to the JSON schema where the backend can
+    max_turns: int = Field(40, ge=1)  # turns shown to the judge (the first ones)
+    max_turn_chars: int = Field(600, ge=20)  # longer turns are cut, marked "[...]"
+    prompts_dir: str | None = None  # judge-<artifact>.j2 files here replace the built-in ones
+
+    @model_validator(mode="after")
+    def _unique(self) -> "JudgeConfig":
+        if len(set(self.artifacts)) != len(self.artifacts):
+            raise ValueError("artifacts lists a name twice")
+        return self
+
+
+def load_judge_config(path: str | Path) -> JudgeConfig:
+    """Load and validate a judge config (YAML); errors name the field, line and fix."""
+    data, text = _read_mapping(path, "backend: ...")
+    try:
+        return JudgeConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid(exc, str(path), text, "configs/judge.yaml") from None
