@@ -9,7 +9,10 @@ group NAME; otherwise a record's origin (texts, instructions) or judge (preferen
 
 =============  ============================================================================
 text           per text: :mod:`.style` columns, discourse graph stats (:mod:`.discourse`)
-               and motif profile (:mod:`.motifs`); every text parsed once. Compare: style
+               and motif profile (:mod:`.motifs`); every text parsed once, every stage
+               bounded (:mod:`.corpora.text_audit`; a text that fails a stage is an error
+               row and NaN there). The opening words that all texts of one ``source_id``
+               share (continuation setups) are stripped first. Compare: style
                and edge-share metrics by group (paired Wilcoxon on ``source_id`` when every
                text has one and the groups share them), motif JS divergence + per motif.
 labels         wide label CSV or Label records -> :func:`.labels.audit_labels`; compare:
@@ -34,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from artifactual.analysis.corpora.bounds import Guard
+from artifactual.analysis.corpora.text_audit import strip_shared_prefixes, text_table
 from artifactual.errors import AnalysisError, InputError
 from artifactual.readers import ErrorLog, read
 from artifactual.readers.texts import csv_header
@@ -144,9 +149,19 @@ def _report(result: KindResult, path: Path) -> Path:
 
 # -------------------------------------------------------------------- reading
 
-def _records(inputs: list[Input], cls: type, log: ErrorLog) -> list[tuple[Any, str | None]]:
-    return [(rec, inp.group) for inp in inputs
+def _records(inputs: list[Input], cls: type, log: ErrorLog) -> list[tuple[Any, str | None, str]]:
+    """(record, group, input path) for every record of type ``cls`` in ``inputs``."""
+    return [(rec, inp.group, str(inp.path)) for inp in inputs
             for rec in read(inp.path, format=inp.format, errors=log) if isinstance(rec, cls)]
+
+
+def _log_stage_errors(log: ErrorLog, errors: Sequence[Any], paths: dict[str, str]) -> None:
+    """Error rows for documents that failed a corpus-analysis stage (see ``corpora.bounds``)."""
+    for e in errors:
+        log.add(path=paths.get(e.record_id, ""), line=None, record_id=e.record_id,
+                message=f"{e.stage} failed: {e.message}",
+                fix="this text is left out of that stage's metrics (NaN); the rest of the "
+                    "corpus is analysed")
 
 
 def _need_rows(n: int, kind: str, inputs: list[Input], log: ErrorLog) -> None:
@@ -164,31 +179,12 @@ def _log_rows(log: ErrorLog, rows: list[dict[str, Any]]) -> None:
 
 # -------------------------------------------------------------------- text
 
-def text_table(frame: pd.DataFrame, *, batch_size: int = 64,
-               progress: ProgressFn | None = None) -> pd.DataFrame:
-    """Style columns, graph stats and motif profile per row of ``frame`` (needs ``text``);
-    each text is parsed once and its docs feed both the style and discourse passes."""
-    from artifactual.analysis.corpora.discourse import (discourse_graph, find_connectives, graph_stats,
-                                                parse_texts)
-    from artifactual.analysis.corpora.motifs import motif_table
-    from artifactual.analysis.corpora.style import style_row
-
-    docs = parse_texts(frame["text"].tolist(), batch_size=batch_size, progress=progress)
-    style, graphs = [], []
-    for doc in docs:
-        conns = find_connectives(doc)
-        style.append(style_row(doc, conns))
-        graphs.append(discourse_graph(doc, connectives=conns))
-    stats = pd.DataFrame([graph_stats(g) for g in graphs], index=frame.index)
-    motifs = motif_table(graphs, index=frame.index).drop(columns="n_edges")
-    return pd.concat([frame, pd.DataFrame(style, index=frame.index), stats, motifs], axis=1)
-
-
 def _text_frame(inputs: list[Input], log: ErrorLog) -> pd.DataFrame:
     recs = _records(inputs, Text, log)
     _need_rows(len(recs), "text", inputs, log)
     return pd.DataFrame([{"id": r.id, "group": g or r.origin, "origin": r.origin,
-                          "source_id": r.source_id, "text": r.text} for r, g in recs])
+                          "source_id": r.source_id, "text": r.text, "path": path}
+                         for r, g, path in recs])
 
 
 def _reference(groups: Sequence[Any], reference: str | None) -> str:
@@ -209,7 +205,10 @@ def _text(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Options)
     from artifactual.analysis.corpora.motifs import compare_motifs, motif_columns
     from artifactual.analysis.corpora.style import STYLE_COLUMNS
 
-    table = text_table(_text_frame(inputs, log), progress=o.progress)
+    guard = Guard()
+    frame = strip_shared_prefixes(_text_frame(inputs, log))
+    table = text_table(frame, progress=o.progress, guard=guard)
+    _log_stage_errors(log, guard.errors, dict(zip(table["id"].astype(str), table["path"])))
     groups = list(pd.unique(table["group"]))
     ref = _reference(groups, o.reference)
     edge_cols = [c for c in table.columns if c.startswith("edges_")]
@@ -219,10 +218,13 @@ def _text(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Options)
     tables = {"texts": table}
     summary: dict[str, Any] = {"kind": "text", "n_texts": len(table), "groups": groups,
                                "reference": ref, "paired_by": paired,
+                               "n_stage_errors": len(guard.errors),
+                               "n_prefix_stripped": int((table["shared_prefix_words"] > 0).sum()),
                                "means": {str(g): {m: float(p[m].mean()) for m in metrics}
                                          for g, p in table.groupby("group")}}
     if compare_groups and len(groups) > 1 and motif_columns(table):
-        mc = compare_motifs(table.assign(n_edges=table["n_edges"].astype(int)), "group",
+        graphed = table.dropna(subset=["n_edges"])  # texts whose graph failed are left out
+        mc = compare_motifs(graphed.assign(n_edges=graphed["n_edges"].astype(int)), "group",
                             reference=ref, paired_by=paired, seed=o.seed)
         tables.update(motif_divergence=mc.divergence, motif_comparison=mc.per_motif)
         summary["motif_js_divergence"] = mc.divergence.to_dict("records")
@@ -242,7 +244,7 @@ def _labels(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Option
             wide, errors = read_wide_labels(inp.path)
             _log_rows(log, errors)
         else:
-            wide = labels_to_wide(r for r, _ in _records([inp], Label, log))
+            wide = labels_to_wide(r for r, _, _ in _records([inp], Label, log))
         parts.append(wide.assign(group=inp.group or inp.path.stem))
     wide = pd.concat(parts, ignore_index=True)
     if len(inputs) > 1:
@@ -280,7 +282,7 @@ def _preference_frame(inp: Input, log: ErrorLog) -> pd.DataFrame:
             frame, errors = read_mtbench(p)
         _log_rows(log, errors)
         return frame
-    return preferences_to_frame(r for r, _ in _records([inp], Preference, log))
+    return preferences_to_frame(r for r, _, _ in _records([inp], Preference, log))
 
 
 def _preferences(inputs: list[Input], log: ErrorLog, compare_groups: bool,
@@ -319,11 +321,13 @@ def _instructions(inputs: list[Input], log: ErrorLog, compare_groups: bool,
 
     recs = _records(inputs, Instruction, log)
     _need_rows(len(recs), "instruction", inputs, log)
-    frame = instructions_frame(r for r, _ in recs)
-    frame["group"] = [g or r.origin for r, g in recs]
+    frame = instructions_frame(r for r, _, _ in recs)
+    frame["group"] = [g or r.origin for r, g, _ in recs]
     groups = list(pd.unique(frame["group"]))
     ia = audit_instructions(frame, reference=_reference(groups, o.reference), seed=o.seed,
                             progress=o.progress)
+    _log_stage_errors(log, ia.errors, dict(zip(frame["task_id"].astype(str),
+                                               (p for _, _, p in recs))))
     tables = {"records": ia.records, "diversity": ia.diversity, "similarity": ia.similarity}
     return KindResult("instructions", tables, {"kind": "instructions", **ia.summary},
                       log.to_frame(), ia.rates)

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
+from artifactual.analysis.corpora.bounds import head_chain, is_root, tick
 from artifactual.analysis.corpora.connectives import (_COORDINATORS, _INITIAL_ONLY, _MAX_WORDS, _MODALS,
                                                 _PRONOUNS_3P, _STATIVE, _SUBORDINATORS, CONNECTIVES,
                                                 EDGE_LABELS, SENSES, C, P, T)
@@ -88,7 +89,7 @@ def _progressive(verb: Any) -> bool:
 def _sense(word: str, toks: Any, clause: Any | None) -> str | None:
     """Resolve an ambiguous connective from the parse; None when it is not a connective."""
     first = toks[0]
-    main = clause.head if clause is not None and clause.head is not clause else None
+    main = clause.head if clause is not None and not is_root(clause) else None
     if word == "since":
         if clause is None:
             return T  # "since 2010", "since then"
@@ -126,8 +127,10 @@ def _clause_of(toks: Any) -> Any | None:
     for tok in toks:
         if tok.dep_ == "mark" and _verbal(tok.head):
             verb = tok.head
-            while verb.dep_ in ("aux", "auxpass") and verb.head is not verb:
-                verb = verb.head  # "since it was raining" with "since" on the auxiliary
+            for head in head_chain(verb):
+                if verb.dep_ not in ("aux", "auxpass"):
+                    break
+                verb = head  # "since it was raining" with "since" on the auxiliary
             return verb
     if last.lower_ == "to" and last.dep_ == "aux" and _verbal(last.head):
         return last.head  # "in order to", "so as to"
@@ -142,10 +145,10 @@ def _clause_of(toks: Any) -> Any | None:
 
 def _governor(clause: Any) -> int:
     """The verb a subordinate clause depends on (-1 when there is none)."""
-    t = clause.head
-    while not _verbal(t) and t.head is not t:
-        t = t.head
-    return t.i if _verbal(t) and t is not clause else -1
+    for t in head_chain(clause):
+        if _verbal(t):
+            return t.i if t.i != clause.i else -1
+    return -1
 
 
 def _initial(toks: Any) -> bool:
@@ -226,6 +229,7 @@ def find_connectives(doc: Any) -> list[Connective]:
     while i < len(doc):
         found = None
         for n in range(min(_MAX_WORDS, len(doc) - i), 0, -1):
+            tick()
             key = " ".join(words[i:i + n])
             if key in CONNECTIVES and doc[i:i + n].sent == doc[i].sent:
                 conn = _classify(key, doc[i:i + n])
@@ -252,6 +256,7 @@ def _units(doc: Any, conns: list[Connective]) -> list[tuple[int, int, int]]:
     for c in conns:
         sent = doc[c.start].sent
         cuts = cuts_by_sent.setdefault(sent.start, set())
+        tick(len(sent))
         if c.kind == "subordinating":
             sub = list(doc[c.clause].subtree)
             lo, hi = min(sub[0].i, c.start), sub[-1].i + 1
@@ -271,6 +276,7 @@ def _units(doc: Any, conns: list[Connective]) -> list[tuple[int, int, int]]:
         bounds = sorted(bounds)
         edges = [s.start, *bounds, s.end]
         for a, b in zip(edges, edges[1:]):
+            tick(b - a)
             if all(t.is_punct or t.is_space for t in doc[a:b]):
                 if units and units[-1][2] == k:
                     units[-1] = (units[-1][0], b, k)
@@ -315,11 +321,13 @@ def discourse_graph(doc: Any, entity_mode: Literal["chain", "all"] = "chain",
         for lemma in sorted(lemmas):
             earlier = seen.setdefault(lemma, [])
             for v in (earlier[-1:] if entity_mode == "chain" else earlier):
+                tick()
                 _add(g, v, u, "Entity", shared=lemma)
             earlier.append(u)
     for u, (a, b, k) in enumerate(spans):
         if any(t.pos_ == "PRON" and t.lower_ in _PRONOUNS_3P for t in doc[a:b]):
             for v in range(u - 1, -1, -1):
+                tick()
                 if spans[v][2] < k - 1:
                     break
                 if heads[v]:

@@ -45,6 +45,7 @@ import pandas as pd
 from scipy import sparse
 
 from artifactual.analysis.stats.compare import compare
+from artifactual.analysis.corpora.bounds import Guard, tick
 from artifactual.analysis.corpora.discourse import parse_texts
 from artifactual.errors import AnalysisError
 from artifactual.records import Instruction
@@ -303,6 +304,7 @@ def _root_pair(doc: Any) -> tuple[str | None, str | None]:
         return None, None
     queue, verb = [sent.root], None
     while queue:
+        tick()
         tok = queue.pop(0)
         if tok.pos_ == "VERB":
             verb = tok
@@ -316,12 +318,19 @@ def _root_pair(doc: Any) -> tuple[str | None, str | None]:
 
 
 def verb_noun_pairs(instructions: Sequence[str] | Sequence[Any], *, batch_size: int = 64,
-                    progress: ProgressFn | None = None) -> pd.DataFrame:
-    """``root_verb`` and ``root_noun`` per instruction (strings parsed once, in batches)."""
+                    progress: ProgressFn | None = None, guard: Guard | None = None,
+                    ids: Sequence[Any] | None = None) -> pd.DataFrame:
+    """``root_verb`` and ``root_noun`` per instruction (strings parsed once, in batches).
+
+    Each instruction's walk is bounded; one that fails is (None, None) and an error in
+    ``guard`` (named by ``ids``, default the position)."""
     items = list(instructions)
     if items and all(isinstance(t, str) for t in items):
         items = parse_texts(items, batch_size=batch_size, progress=progress)
-    pairs = [_root_pair(d) for d in items]
+    guard = Guard() if guard is None else guard
+    names = range(len(items)) if ids is None else ids
+    pairs = [guard.run("instruction root pair", rid, d, _root_pair, d, default=(None, None))
+             for rid, d in zip(names, items)]
     return pd.DataFrame(pairs, columns=["root_verb", "root_noun"], dtype="string")
 
 
@@ -367,6 +376,7 @@ class InstructionAudit:
     diversity: pd.DataFrame
     similarity: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    errors: list[Any] = field(default_factory=list)  # StageError per failed document
 
 
 def audit_instructions(data: pd.DataFrame | Iterable[Instruction], *, reference: str | None = None,
@@ -381,7 +391,9 @@ def audit_instructions(data: pd.DataFrame | Iterable[Instruction], *, reference:
     frame = frame.reset_index(drop=True)
     flags = flag_instructions(frame, progress=progress, **flag_options)
     tasks = frame.drop_duplicates("task_id")
-    pairs = verb_noun_pairs(tasks["instruction"].tolist(), progress=progress)
+    guard = Guard()
+    pairs = verb_noun_pairs(tasks["instruction"].tolist(), progress=progress, guard=guard,
+                            ids=tasks["task_id"].tolist())
     pairs.index = tasks.index
     pairs = pairs.reindex(frame.index)
     pairs = pairs.assign(task_id=frame["task_id"]).groupby("task_id")[["root_verb", "root_noun"]] \
@@ -396,4 +408,4 @@ def audit_instructions(data: pd.DataFrame | Iterable[Instruction], *, reference:
                "flag_rates": {str(g): {c: float(p[c].mean()) for c in FLAG_COLUMNS}
                               for g, p in records.groupby("group")},
                "diversity": div.to_dict("records"), "similarity": sim.to_dict("records")}
-    return InstructionAudit(records, rates, div, sim, summary)
+    return InstructionAudit(records, rates, div, sim, summary, guard.errors)

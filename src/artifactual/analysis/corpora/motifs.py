@@ -30,6 +30,7 @@ import pandas as pd
 from networkx.algorithms import isomorphism as iso
 from scipy.spatial.distance import jensenshannon
 
+from artifactual.analysis.corpora.bounds import tick
 from artifactual.analysis.stats.compare import compare
 from artifactual.errors import AnalysisError
 
@@ -70,6 +71,7 @@ def count_motifs(g: nx.DiGraph, label: str = "label") -> Counter[str]:
     for v in g:
         ranked = sorted(nbrs[v], key=order.__getitem__)
         for a, b in combinations(ranked, 2):
+            tick()
             if b in nbrs[a] and order[v] > order[a]:
                 continue  # a triangle: counted at its first node only
             code = (lab(v, a), lab(v, b), lab(a, v), lab(a, b), lab(b, v), lab(b, a))
@@ -129,19 +131,25 @@ def motif_profile(g: nx.DiGraph, label: str = "label") -> dict[str, float]:
 
 
 def motif_table(graphs: Sequence[nx.DiGraph], index: Sequence[Any] | None = None,
-                label: str = "label") -> pd.DataFrame:
+                label: str = "label",
+                counts: Sequence[Counter[str] | None] | None = None) -> pd.DataFrame:
     """One row per graph: ``n_edges`` and one ``motif:<name>`` column of count / |E|.
 
     A motif absent from a graph is 0; a graph without edges has NaN in every motif column.
+    ``counts`` (one :func:`count_motifs` result per graph, or None where counting failed:
+    NaN in every motif column) skips the counting here.
     """
-    counts = [count_motifs(g, label) for g in graphs]
+    if counts is None:
+        counts = [count_motifs(g, label) for g in graphs]
+    failed = np.array([c is None for c in counts], dtype=bool)
+    counts = [Counter() if c is None else c for c in counts]
     names = sorted({k for c in counts for k in c})
     n_e = np.array([g.number_of_edges() for g in graphs], dtype=float)
     data = np.array([[c.get(k, 0) for k in names] for c in counts], dtype=float)
     data = data.reshape(len(graphs), len(names))
     with np.errstate(invalid="ignore", divide="ignore"):
         norm = data / n_e[:, None]
-    norm[n_e == 0] = np.nan
+    norm[(n_e == 0) | failed] = np.nan
     out = pd.DataFrame(norm, columns=[MOTIF_PREFIX + k for k in names],
                        index=None if index is None else pd.Index(index))
     out.insert(0, "n_edges", n_e.astype("int64"))
