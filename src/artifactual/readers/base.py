@@ -33,7 +33,8 @@ from artifactual.errors import InputError
 from artifactual.records import Conversation, Record, Source, record_from_json
 
 __all__ = ["ReadError", "ErrorLog", "Location", "Reader", "reader", "get_reader",
-           "available_formats", "read", "iter_json", "explain_validation", "ERROR_COLUMNS", "input_files"]
+           "available_formats", "read", "iter_json", "explain_validation", "ERROR_COLUMNS", "input_files",
+           "read_head"]
 
 ERROR_COLUMNS: dict[str, str] = {"path": "string", "line": "Int64", "record_id": "string",
                                  "message": "string", "fix": "string"}
@@ -288,6 +289,16 @@ def _detect(path: Path, log: ErrorLog, readers: list[Reader] | None = None) -> R
             message="unknown input format: no reader recognises this file",
             fix=f"pass format= one of: {', '.join(_READERS)}")
     return None
+
+
+def read_head(path: Path, size: int = 65536) -> str | None:
+    """The first ``size`` bytes of ``path`` as text (undecodable bytes replaced), for
+    ``sniff_file`` of text formats; None when the file cannot be opened."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(size).decode("utf-8-sig", errors="replace")
+    except OSError:
+        return None
 
 
 def input_files(path: Path) -> list[Path]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from artifactual.errors import InputError
-from artifactual.readers.base import ErrorLog, Reader, reader
+from artifactual.readers.base import ErrorLog, Reader, read_head, reader
 from artifactual.readers.openai_messages import SpeakerBook
 from artifactual.records import Conversation, Source, Turn
 
@@ -114,10 +114,8 @@ class TranscriptReader(Reader):
     def sniff_file(self, path: Path, first_obj: Any | None) -> bool:
         if first_obj is not None:
             return False
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(_SNIFF_BYTES).decode("utf-8-sig", errors="replace")
-        except OSError:
+        head = read_head(path, _SNIFF_BYTES)
+        if head is None:
             return False
         stripped = head.lstrip()
         if stripped[:1] in ("{", "["):
