@@ -67,8 +67,8 @@ def test_bad_items_are_errors_and_good_ones_are_read(tmp_path: Path) -> None:
     convs = list(read(path, format="autogen", errors=log))
     assert [c.source.line for c in convs] == [1]
     assert [(e.line, e.message) for e in log] == [
-        (2, "message 0 has no 'role'"), (3, "empty conversation: no messages"),
-        (4, "message 1 is int, not an object")]
+        (2, "messages[0] has no 'role'"), (3, "empty conversation: no messages"),
+        (4, "messages[1] is int, not an object")]
     assert all(e.fix for e in log)
 
 

@@ -31,8 +31,7 @@ from typing import Any
 
 from artifactual.errors import InputError
 from artifactual.readers.base import ErrorLog, Location, Reader, iter_json, reader
-from artifactual.readers.openai_messages import (SpeakerBook, normalise_role, render_content,
-                                                 tool_calls_text)
+from artifactual.readers.openai_messages import SpeakerBook, message_turns
 from artifactual.records import Conversation, Source, Turn
 
 __all__ = ["AutoGenReader", "is_message"]
@@ -60,21 +59,7 @@ def _history(obj: Any) -> list[Any] | None:
 
 
 def _turns(msgs: list[Any]) -> tuple[list[Turn], SpeakerBook]:
-    book = SpeakerBook()
-    turns: list[Turn] = []
-    for i, msg in enumerate(msgs):
-        if not isinstance(msg, dict):
-            raise InputError(f"message {i} is {type(msg).__name__}, not an object", fix=_FIX)
-        raw = msg.get("role")
-        if not isinstance(raw, str) or not raw.strip():
-            raise InputError(f"message {i} has no 'role'" if raw is None else
-                             f"message {i} has an invalid role {raw!r}",
-                             fix="give every message a role (user, assistant, tool, function)")
-        role = normalise_role(raw)
-        name = msg.get("name")
-        speaker = book.add(name if isinstance(name, str) and name.strip() else role, role)
-        text = "\n".join(t for t in (render_content(msg.get("content")), tool_calls_text(msg)) if t)
-        turns.append(Turn(index=i, speaker=speaker, content=text, meta={"role": role}))
+    turns, book = message_turns(msgs, _FIX)
     agents = [sp for sp in book.list() if sp.name not in ROLE_NAMES]
     if len(agents) >= 2 and len({sp.role for sp in agents}) == 1 and agents[0].role != "tool":
         for sp in agents:  # one role for every agent (GroupChat.messages): it tells no one apart

@@ -23,7 +23,7 @@ from artifactual.readers.base import Location, Reader, reader
 from artifactual.records import Conversation, Source, Speaker, Turn
 
 __all__ = ["OpenAIMessagesReader", "SpeakerBook", "render_content", "conversation_id",
-           "require_list", "scalar_meta", "normalise_role", "tool_calls_text"]
+           "require_list", "scalar_meta", "normalise_role", "tool_calls_text", "message_turns"]
 
 ROLE_ALIASES: dict[str, str] = {"developer": "system", "function": "tool", "human": "user",
                                 "ai": "assistant", "model": "assistant"}
@@ -148,6 +148,32 @@ def scalar_meta(obj: dict[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in skip and isinstance(v, (str, int, bool))}
 
 
+def message_turns(msgs: list[Any], fix: str) -> tuple[list[Turn], SpeakerBook]:
+    """Turns and speakers of OpenAI-shaped messages (``role``, ``content``, ``name``,
+    ``tool_calls``); InputError (with ``fix``) naming the first bad message."""
+    book = SpeakerBook()
+    turns: list[Turn] = []
+    for i, msg in enumerate(msgs):
+        if not isinstance(msg, dict):
+            raise InputError(f"messages[{i}] is {type(msg).__name__}, not an object", fix=fix)
+        raw_role = msg.get("role")
+        if not isinstance(raw_role, str) or not raw_role.strip():
+            raise InputError(f"messages[{i}] has no 'role'" if raw_role is None else
+                             f"messages[{i}] has an invalid role {raw_role!r}",
+                             fix="give every message a role: system, user, assistant or tool")
+        role = normalise_role(raw_role)
+        name = msg.get("name")
+        speaker = book.add(name if isinstance(name, str) and name.strip()
+                           else raw_role.strip().lower(), role)
+        text = "\n".join(t for t in (render_content(msg.get("content")),
+                                     tool_calls_text(msg)) if t)
+        meta: dict[str, Any] = {"role": role}
+        if isinstance(msg.get("tool_call_id"), str):
+            meta["tool_call_id"] = msg["tool_call_id"]
+        turns.append(Turn(index=i, speaker=speaker, content=text, meta=meta))
+    return turns, book
+
+
 @reader("openai")
 class OpenAIMessagesReader(Reader):
     """OpenAI chat-completions ``messages`` lists, one conversation per JSON object."""
@@ -159,27 +185,7 @@ class OpenAIMessagesReader(Reader):
 
     def parse(self, obj: Any, loc: Location) -> Conversation:
         fix = 'write each line as {"messages": [{"role": ..., "content": ...}, ...]}'
-        msgs = require_list(obj, ("messages",), fix)
-        book = SpeakerBook()
-        turns: list[Turn] = []
-        for i, msg in enumerate(msgs):
-            if not isinstance(msg, dict):
-                raise InputError(f"messages[{i}] is {type(msg).__name__}, not an object", fix=fix)
-            raw_role = msg.get("role")
-            if not isinstance(raw_role, str) or not raw_role.strip():
-                raise InputError(f"messages[{i}] has no 'role'" if raw_role is None else
-                                 f"messages[{i}] has an invalid role {raw_role!r}",
-                                 fix="give every message a role: system, user, assistant or tool")
-            role = normalise_role(raw_role)
-            name = msg.get("name")
-            speaker = book.add(name if isinstance(name, str) and name.strip()
-                               else raw_role.strip().lower(), role)
-            text = "\n".join(t for t in (render_content(msg.get("content")),
-                                         tool_calls_text(msg)) if t)
-            meta: dict[str, Any] = {"role": role}
-            if isinstance(msg.get("tool_call_id"), str):
-                meta["tool_call_id"] = msg["tool_call_id"]
-            turns.append(Turn(index=i, speaker=speaker, content=text, meta=meta))
+        turns, book = message_turns(require_list(obj, ("messages",), fix), fix)
         return Conversation(id=conversation_id(obj, loc), speakers=book.list(), turns=turns,
                             source=Source(format="openai", path=str(loc.path), line=loc.line),
                             meta=scalar_meta(obj, ("id", "messages", "kind")))
