@@ -5,9 +5,10 @@ classification, discourse units and edges, motif counting, instruction root pair
 :func:`tick` once per step. A walk runs inside :func:`bounded`, which sets a budget of
 ``base + per_token * len(doc)`` steps for one document and one stage; past it
 :class:`StepLimitExceeded` is raised, which the caller turns into an error row naming the
-record and the stage (see :func:`artifactual.analysis.kinds.text_table`). Outside
-:func:`bounded` a module-wide default budget applies, so a direct call of a library
-function is bounded too.
+record and the stage (see :func:`artifactual.analysis.corpora.text_audit.text_table`).
+The corpus-level entry points (``text_table``, ``discourse_graphs``, ``style_table``,
+``verb_noun_pairs``) bound every document; :func:`tick` outside :func:`bounded` counts
+nothing, and :func:`head_chain` is bounded by the document's length on its own.
 
 Walks up the head chain must go through :func:`head_chain`: spaCy makes a new ``Token``
 object on each access, so ``tok.head is tok`` is never true, even at the root; the root is
@@ -46,7 +47,6 @@ class _Budget:
     used: int = 0
 
 
-_DEFAULT = BASE_STEPS + STEPS_PER_TOKEN * 100_000
 _current: ContextVar[_Budget | None] = ContextVar("artifactual_step_budget", default=None)
 
 
@@ -69,8 +69,7 @@ def tick(n: int = 1) -> None:
     """Count ``n`` steps against the current budget; raise past it."""
     b = _current.get()
     if b is None:
-        b = _Budget("analysis", _DEFAULT)
-        _current.set(b)
+        return  # not inside bounded(): callers that walk a corpus always set one
     b.used += n
     if b.used > b.limit:
         used, b.used = b.used, 0  # a caller that catches and goes on starts afresh
