@@ -92,6 +92,10 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
               None, "--speaker-pattern", metavar="REGEX",
               help="plain transcripts: regex with a named group 'speaker' matched at each line's "
                    "start (default: 'Name: text' lines)"),
+          column: Optional[str] = typer.Option(
+              None, "--column", metavar="NAME",
+              help="datasets (Parquet, Arrow, JSONL): the column holding each row's chat "
+                   "(default: messages / conversations, or the one list-of-messages column)"),
           detectors: Optional[str] = typer.Option(
               None, "--detectors", metavar="A,B,C",
               help="comma-separated detector names (default: every registered detector)"),
@@ -125,6 +129,7 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
             scale = dict(ray=True, address=address, actors=actors, quiet=quiet) if ray or address else {}
             result = artifactual.audit([str(p) for p in paths], format=format, group_by=group_by,
                                        progress=progress, speaker_pattern=speaker_pattern,
+                                       column=column,
                                        detectors=names, compare_by=compare_by,
                                        reference=reference, **scale)
         result.write(out)

@@ -121,7 +121,7 @@ def plan_audit(*, detectors: Sequence[str] | None = None,
                format: str | None = None, group_by: str | None = "strategy",
                compare_by: str | None = None, reference: str | None = None, seed: int = 0,
                detector_params: Mapping[str, Mapping[str, Any]] | None = None,
-               speaker_pattern: str | None = None) -> AuditPlan:
+               speaker_pattern: str | None = None, column: str | None = None) -> AuditPlan:
     """Check and resolve :func:`audit`'s keywords (same meaning); unknown detector names
     and invalid markers fail here, before any reading."""
     names = available_detectors() if detectors is None else list(detectors)
@@ -136,7 +136,8 @@ def plan_audit(*, detectors: Sequence[str] | None = None,
         given = markers if markers is not None else params.get("role_flip", {}).get("markers")
         mk = as_markers(given)
         params.setdefault("role_flip", {})["markers"] = mk
-    options = {"speaker_pattern": speaker_pattern} if speaker_pattern is not None else None
+    options = {k: v for k, v in (("speaker_pattern", speaker_pattern), ("column", column))
+               if v is not None} or None
     return AuditPlan(detectors=names, params=params, markers=mk, group_by=group_by,
                      compare_by=compare_by, reference=reference, seed=seed, format=format,
                      options=options)
@@ -303,20 +304,22 @@ def audit(paths: str | Path | Iterable[str | Path], *,
           compare_by: str | None = None, reference: str | None = None, seed: int = 0,
           progress: ProgressFn | None = None,
           detector_params: Mapping[str, Mapping[str, Any]] | None = None,
-          speaker_pattern: str | None = None) -> AuditResult:
+          speaker_pattern: str | None = None, column: str | None = None) -> AuditResult:
     """Read every path, run ``detectors`` on each turn, and summarise per ``group_by``.
 
     ``detectors`` defaults to every registered detector. ``markers`` configures the
     ``role_flip`` detector; ``detector_params`` gives keyword arguments per detector
     name. ``speaker_pattern`` (a regex with a named group ``speaker``) splits plain-text
-    transcripts into turns. ``compare_by`` (a conversations column, or ``"path"``)
+    transcripts into turns; ``column`` names the chat column of a dataset table
+    (:mod:`artifactual.readers.dataset`). ``compare_by`` (a conversations column, or ``"path"``)
     compares the groups against ``reference`` (default: the first group), with the
     seeded statistics of :mod:`.compare`, and also sets ``group_by``. Unreadable input
     lands in ``errors``.
     """
     plan = plan_audit(detectors=detectors, markers=markers, format=format, group_by=group_by,
                       compare_by=compare_by, reference=reference, seed=seed,
-                      detector_params=detector_params, speaker_pattern=speaker_pattern)
+                      detector_params=detector_params, speaker_pattern=speaker_pattern,
+                      column=column)
     if isinstance(paths, (str, Path)):
         paths = [paths]
     log = ErrorLog()

@@ -301,12 +301,20 @@ def read_head(path: Path, size: int = 65536) -> str | None:
         return None
 
 
+def _saved_dataset(path: Path) -> list[Path]:
+    """The Arrow shards of a ``datasets.save_to_disk`` folder (it has a ``state.json``)."""
+    return sorted(path.glob("*.arrow")) if (path / "state.json").is_file() else []
+
+
 def input_files(path: Path) -> list[Path]:
-    """Files to read under ``path``: a run directory's records.jsonl, or each known file."""
+    """Files to read under ``path``: a run directory's records.jsonl, a saved dataset's
+    Arrow shards, or each known file (and the run directories / saved datasets in it)."""
     if path.is_file():
         return [path]
     if (path / RUN_RECORDS).is_file():
         return [path / RUN_RECORDS]
+    if shards := _saved_dataset(path):
+        return shards
     suffixes = {s for r in _READERS.values() for s in r.suffixes}
     out: list[Path] = []
     for child in sorted(path.iterdir()):
@@ -314,6 +322,8 @@ def input_files(path: Path) -> list[Path]:
             out.append(child)
         elif child.is_dir() and (child / RUN_RECORDS).is_file():
             out.append(child / RUN_RECORDS)
+        elif child.is_dir():
+            out.extend(_saved_dataset(child))
     return out
 
 

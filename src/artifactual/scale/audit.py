@@ -120,7 +120,7 @@ def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None =
               compare_by: str | None = None, reference: str | None = None, seed: int = 0,
               progress: ProgressFn | None = None,
               detector_params: Mapping[str, Mapping[str, Any]] | None = None,
-              speaker_pattern: str | None = None,
+              speaker_pattern: str | None = None, column: str | None = None,
               timings: RayTimings | None = None) -> AuditResult:
     """:func:`artifactual.analysis.audit.audit` on Ray Data (module docstring).
 
@@ -134,7 +134,8 @@ def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None =
     times = timings if timings is not None else RayTimings()
     plan = plan_audit(detectors=detectors, markers=markers, format=format, group_by=group_by,
                       compare_by=compare_by, reference=reference, seed=seed,
-                      detector_params=detector_params, speaker_pattern=speaker_pattern)
+                      detector_params=detector_params, speaker_pattern=speaker_pattern,
+                      column=column)
     corpus = [n for n in plan.detectors if detector_scope(n) == "corpus"]
     local = [n for n in plan.detectors if n not in corpus]
     for name in corpus:
