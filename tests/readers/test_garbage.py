@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,6 +44,8 @@ GOOD: dict[str, Any] = {
         "content": "Participants: AI Assistant (you); Cook\nCook: Salt.\nAI Assistant (you): Yes.\n"
                    "Final answer: soup"}}]}], "test_output_infos": [{"correct": True}],
         "model": "m", "method": "spp", "task_data": {"inputs": "Q?", "targets": ["soup"]}},
+    "autogen": [{"content": "Plan the meeting.", "role": "user", "name": "Chair"},
+                {"content": "Agenda: one item. TERMINATE", "role": "user", "name": "Planner"}],
     "otel": {"resourceSpans": [{"scopeSpans": [{"spans": [
         {"traceId": GOOD_TRACE, "spanId": "s1", "startTimeUnixNano": "5", "attributes": [
             _attr("gen_ai.agent.name", "helper"),
@@ -115,7 +119,7 @@ def _shape(conv: Conversation) -> list[tuple[str, str]]:
     return [(t.speaker, t.content) for t in conv.turns]
 
 
-JSON_FORMATS = [f for f in available_formats() if f != "transcript"]
+JSON_FORMATS = [f for f in available_formats() if f not in ("transcript", "chatdev")]
 
 
 @pytest.mark.parametrize("fmt", sorted(GOOD))
@@ -169,6 +173,57 @@ def test_transcript_garbage_never_crashes(lines: list[str], blob: bytes, pattern
     assert len(good) == 1 and _shape(good[0]) == [("Ann", "Hi there"), ("Bob", "Hello\n  and welcome")]
     assert any(getattr(c, "id", None) == "c_good" for c in auto)
     assert all(e.message and e.fix for e in log)
+
+
+CHATDEV_LINES = ["[2023-06-10 21:00:47 INFO] System: **[chatting]**", "| **phase_name** | Coding |",
+                 "| **chat_turn_limit** | x |", "[2023-06-10 21:00:47 INFO] Ann: **[Start Chat]**",
+                 "[2023-06-10 21:00:47 INFO] Ann: **Bob<->Ann on : Coding, turn 0**",
+                 "[2023-06-10 21:00:47 INFO] **[Seminar Conclusion]**:", "[You are Bob.", "]",
+                 "<INFO> done", "[2023-06-10 21:00:47 INFO] **[Preprocessing]**", "**task_prompt**:"]
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(CHATDEV_LINES) | st.text(max_size=40), max_size=25))
+def test_chatdev_garbage_never_crashes(lines: list[str]) -> None:
+    """ChatDev-like lines in any order: conversations or error rows (with a line and a fix),
+    and the real log beside them is still read whole."""
+    real = Path(__file__).parents[1] / "fixtures" / "chatdev" / "space_invasion_2023-10.log"
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        (d / "a_garbage.log").write_text("\n".join(["[2023-06-10 21:00:47 INFO] **[Preprocessing]**",
+                                                    *lines]), encoding="utf-8")
+        (d / "b_real.log").write_bytes(real.read_bytes())
+        log = ErrorLog()
+        convs = [c for c in read(d, format="chatdev", errors=log) if isinstance(c, Conversation)]
+    assert [c.meta["phase"] for c in convs if c.source.path.endswith("b_real.log")] == [
+        "DemandAnalysis", "LanguageChoose", "Coding", "CodeReviewComment"]
+    assert all(e.message and e.fix for e in log)
+    assert all(c.turns for c in convs)
+
+
+MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string()), ("name", pa.string())])
+
+
+@SETTINGS
+@given(st.lists(st.none() | st.lists(st.none() | st.fixed_dictionaries(
+    {"role": st.none() | st.sampled_from(["user", "assistant", "", " ", "tool"]) | st.text(max_size=5),
+     "content": st.none() | st.text(max_size=10), "name": st.none() | st.text(max_size=5)}),
+    max_size=4), min_size=1, max_size=8), st.binary(max_size=60))
+def test_dataset_garbage_rows_never_crash(chats: list[Any], blob: bytes) -> None:
+    """Parquet rows with odd chats: each row is a conversation or an error row naming its
+    row number; a broken file beside it is one error."""
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        table = pa.table({"id": [f"r{i}" for i in range(len(chats))],
+                          "messages": pa.array(chats, type=pa.list_(MESSAGE))})
+        pq.write_table(table, d / "a.parquet")
+        (d / "b.parquet").write_bytes(blob)
+        log = ErrorLog()
+        convs = list(read(d, format="dataset", errors=log))
+    assert all(e.message and e.fix for e in log)
+    rows = {c.source.line for c in convs} | {e.line for e in log if e.path.endswith("a.parquet")}
+    assert rows == set(range(1, len(chats) + 1))
+    assert sum(e.path.endswith("b.parquet") for e in log) == 1
 
 
 OTEL_KEYS = ["gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
