@@ -34,6 +34,8 @@ correct             boolean   ``outcome.correct``
 source_format       string    reader that produced it (camel, records, ...)
 source_path         string    as in ``turns``
 source_line         Int64     as in ``turns``
+phase               string    ``meta["phase"]``: the phase chat a conversation is (ChatDev:
+                              DemandAnalysis, Coding ...; ``--group-by phase``); else <NA>
 ==================  ========  ==========================================================
 
 Detector columns (``role_flip``, ``interruption``, ``evidence`` ...) are added by
@@ -62,7 +64,7 @@ CONVERSATION_COLUMNS: dict[str, str] = {
     "n_turns": "int64", "n_speakers": "int64", "termination_reason": "string",
     "strategy": "string", "seed": "Int64", "model": "string", "answer": "string",
     "correct": "boolean", "source_format": "string", "source_path": "string",
-    "source_line": "Int64",
+    "source_line": "Int64", "phase": "string",
 }
 
 
@@ -119,5 +121,6 @@ def to_frames(conversations: Iterable[Conversation]) -> tuple[pd.DataFrame, pd.D
             "model": prov.model if prov else None,
             "answer": out.answer if out else None, "correct": out.correct if out else None,
             "source_format": conv.source.format if conv.source else None,
+            "phase": conv.meta.get("phase") if isinstance(conv.meta.get("phase"), str) else None,
         })
     return _frame(turn_rows, TURN_COLUMNS), _frame(conv_rows, CONVERSATION_COLUMNS)
