@@ -113,8 +113,20 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
                    "runtime; implies --ray"),
           actors: Optional[int] = typer.Option(None, "--actors", min=1,
                                                help="Ray actors (default: the cluster's CPUs)"),
+          judge: Optional[Path] = typer.Option(
+              None, "--judge", metavar="CONFIG",
+              help="also ask an LLM judge (a judge config such as configs/judge.yaml); written to "
+                   "judgments.jsonl and summary.json 'judge', beside the offline flags"),
+          judge_sample: Optional[int] = typer.Option(
+              None, "--judge-sample", min=1, metavar="N",
+              help="with --judge: judge N conversations per artifact, stratified by the offline "
+                   "flags, and estimate the flags' precision and recall (default: judge all)"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
+    judge_cfg = _judge_config(judge, judge_sample)
+    if judge_cfg is not None and kind != "conversations":
+        _fail(ArtifactualError(f"--judge reads conversations, not --kind {kind}",
+                               fix="drop --judge, or audit conversations"))
     if kind != "conversations":  # texts, labels, preferences, instructions
         _run_kind(kind, [str(p) for p in paths], out, quiet, reference=reference)
         return
@@ -142,7 +154,60 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
         err_console.print(f"[yellow]{len(result.errors)} input problem(s)[/yellow]; see {out / 'errors.parquet'}")
         for row in result.errors.head(5).itertuples():
             err_console.print(f"  {row.path}:{'' if pd.isna(row.line) else row.line} {row.message}")
+    if judge_cfg is not None:
+        from artifactual.judging import judge_audit
+
+        try:
+            with _progress(quiet) as progress:
+                section = judge_audit(result, judge_cfg, out, sample=judge_sample, progress=progress)
+        except ArtifactualError as exc:
+            err_console.print(f"the offline audit is written to {out}; the judge failed")
+            _fail(exc)
+        _print_judge(section)
     console.print(f"wrote {out}")
+
+
+def _judge_config(path: Optional[Path], sample: Optional[int]):
+    """The judge config of ``--judge`` (checked before any audit work), or None."""
+    if path is None:
+        if sample is not None:
+            _fail(ArtifactualError("--judge-sample needs --judge", fix="add --judge configs/judge.yaml"))
+        return None
+    from artifactual.config import load_judge_config
+
+    try:
+        return load_judge_config(path)
+    except ArtifactualError as exc:
+        _fail(exc)
+
+
+def _ci(est: Optional[dict]) -> str:
+    if est is None or est["ci_low"] is None:
+        return ""
+    return f"[{est['ci_low']:.3f}, {est['ci_high']:.3f}]"
+
+
+def _print_judge(section: dict) -> None:
+    """The judge's estimates per artifact, beside the offline flag rate."""
+    sample = section["sample"] or "all"
+    table = Table(title=f"LLM judge: {section['model']} ({section['backend']}), {sample} "
+                        "conversation(s) per artifact")
+    for c in ("artifact", "measure", "estimate", "95% CI", "judged"):
+        table.add_column(c, justify="left" if c in ("artifact", "measure") else "right", no_wrap=True)
+    for name, a in section["artifacts"].items():
+        rows = [("offline rate", a["offline_rate"], None), ("judge prevalence", None, a["prevalence"]),
+                ("offline precision", None, a["precision"]), ("offline recall", None, a["recall"])]
+        for i, (measure, value, est) in enumerate(rows):
+            value = est["estimate"] if est is not None else value
+            table.add_row(name if i == 0 else "", measure, _fmt(value), _ci(est),
+                          str(a["n_judged"]) if i == 0 else "")
+    console.print(table)
+    for name, a in section["artifacts"].items():
+        for note in a["notes"]:
+            console.print(f"  [dim]{name}: {note}[/dim]")
+    if section["n_errors"]:
+        err_console.print(f"[yellow]{section['n_errors']} judge answer(s) unusable[/yellow]; "
+                          f"see the error rows in {section['judgments']}")
 
 
 def _fmt(v: object) -> str:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from artifactual.records import Sampling
 
-__all__ = ["ChatRequest", "ChatResult", "Backend", "request_key"]
+__all__ = ["ChatRequest", "ChatResult", "Backend", "request_key", "response_format"]
 
 
 class ChatRequest(BaseModel):
@@ -23,6 +23,9 @@ class ChatRequest(BaseModel):
     messages: list[dict[str, str]]
     sampling: Sampling = Field(default_factory=Sampling)
     guided_choice: list[str] | None = None
+    # constrained decoding: the reply must be JSON matching this schema (vLLM structured
+    # outputs; an OpenAI-compatible server's response_format)
+    json_schema: dict[str, Any] | None = None
     tag: str | None = None  # who asked (dialogue id); not part of the cache key
 
 
@@ -48,8 +51,15 @@ def request_key(model: str, request: ChatRequest) -> str:
         "sampling": request.sampling.model_dump(),
         "guided_choice": request.guided_choice,
     }
+    if request.json_schema is not None:  # only when set: older cache keys stay valid
+        payload["json_schema"] = request.json_schema
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def response_format(schema: dict[str, Any], name: str = "answer") -> dict[str, Any]:
+    """The OpenAI ``response_format`` asking for JSON that matches ``schema``."""
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
 
 
 @runtime_checkable

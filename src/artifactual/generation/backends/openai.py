@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from artifactual.errors import BackendError
-from artifactual.generation.backends.base import ChatRequest, ChatResult
+from artifactual.generation.backends.base import ChatRequest, ChatResult, response_format
 
 __all__ = ["OpenAIOptions", "OpenAIBackend", "backoff_delay", "read_api_key", "scrub",
            "context_full", "NO_KEY"]
@@ -155,6 +155,8 @@ class OpenAIBackend:
                                     top_p=s.top_p, max_tokens=s.max_tokens)
         if s.seed is not None:
             body["seed"] = s.seed
+        if req.json_schema is not None and not req.guided_choice:
+            body["response_format"] = response_format(req.json_schema)  # OpenAI's own field
         if extra:
             body["extra_body"] = extra
         return body

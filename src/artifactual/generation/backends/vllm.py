@@ -142,6 +142,10 @@ class VLLMBackend:
             from vllm.sampling_params import StructuredOutputsParams
 
             kwargs["structured_outputs"] = StructuredOutputsParams(choice=list(req.guided_choice))
+        elif req.json_schema is not None:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            kwargs["structured_outputs"] = StructuredOutputsParams(json=req.json_schema)
         return SamplingParams(**kwargs)
 
     def _prepare(self, req: ChatRequest) -> Any:
