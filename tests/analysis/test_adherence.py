@@ -46,21 +46,25 @@ def _turns(messages: list[tuple[str, str]], roles: dict[str, str]) -> pd.DataFra
     return to_frames([conv])[0]
 
 
-def test_declared_roles_flag_contradicting_turns() -> None:
+def test_declared_roles_information_requests_are_not_violations() -> None:
     turns = _turns([
         ("Owner", "Suggest a price for the seeded rye."),
         ("Baker", "Please tell me how much you pay for rye flour."),
         ("Owner", "The rye flour costs two pounds per kilogram at the mill."),
         ("Baker", "A price of four pounds fifty keeps a healthy margin. Next request."),
+        ("Owner", "The seeded rye sells best on Saturdays at the market."),
+        ("Baker", "Now you write the price labels for the shelf yourself."),
         ("Owner", "Great, thank you."),
     ], {"Owner": "user", "Baker": "assistant"})
     out = detect_role_adherence(turns)
-    assert out["role_adherence_violation"].tolist() == [False, True, True, False, False]
-    assert out.loc[1, "evidence"].startswith("solver issues directives")
-    assert "Please tell me how much you pay for rye flour" in out.loc[1, "evidence"]
-    assert out.loc[2, "evidence"].startswith("director delivers solution content")
-    assert out[["directive_acts", "answer_acts", "acknowledgement_acts"]].sum().tolist() == \
-        [2, 2, 1]
+    # 1 asks for information (fine), 2 answers it (fine); 4 delivers content unasked;
+    # 5 hands the work back
+    assert out["role_adherence_violation"].tolist() == [False, False, False, False, True, True,
+                                                        False]
+    assert out.loc[1, "request_acts"] == 1 and out.loc[1, "handback_acts"] == 0
+    assert out.loc[4, "evidence"].startswith("director delivers solution content")
+    assert out.loc[5, "evidence"].startswith("solver hands the task back")
+    assert "Now you write the price labels" in out.loc[5, "evidence"]
 
 
 def test_profiles_are_learned_for_speakers_without_user_or_assistant_role() -> None:
@@ -90,14 +94,14 @@ def test_agreement_counts_match_both_detectors() -> None:
         ("U", "It gets two hours of sun in the evening and it stays damp."),
         ("A", "Solution: Lady fern copes with damp clay best. Next request."),
     ], {"U": "user", "A": "assistant"})
-    # marker rule: flips at 2 and 3, interruption at 4; adherence: violations at 2, 3 and 4
+    # marker rule: flips at 2 and 3, interruption at 4; adherence: violations at 2 and 3
+    # (turn 4 answers the information turn 3 asked for, so it is not a violation)
     r = adherence_agreement(turns)
     assert r["n"] == 6
-    assert r["confusion"].to_numpy().tolist() == [[3, 1], [0, 2]]
-    assert r["agreement"] == pytest.approx(5 / 6)
-    assert r["precision"] == pytest.approx(2 / 3) and r["recall"] == 1.0
-    # kappa by hand: p_o = 5/6, p_e = (4/6)(3/6) + (2/6)(3/6) = 1/2
-    assert r["kappa"] == pytest.approx((5 / 6 - 1 / 2) / (1 / 2))
+    assert r["confusion"].to_numpy().tolist() == [[4, 0], [0, 2]]
+    assert r["agreement"] == 1.0
+    assert r["precision"] == 1.0 and r["recall"] == 1.0
+    assert r["kappa"] == pytest.approx(1.0)
 
 
 def test_agreement_with_the_marker_rule_on_held_out_camel_dialogues() -> None:

@@ -21,7 +21,11 @@ SUMMARY_KEYS = {"n_conversations", "n_turns", "mean_turns", "role_flip_rate",
                 "role_flip_message_rate", "interruption_rate", "interruption_message_rate",
                 "termination_reasons", "group_by", "groups", "n_errors", "n_skipped_records",
                 "detectors", "markers", "compare_by", "impersonation_rate",
-                "role_adherence_violation_rate", "digression_rate", "mean_drift", "repetition_loop_rate"}
+                "role_adherence_violation_rate", "digression_rate", "mean_drift",
+                "courtesy_loop_rate", "content_repetition_rate", "n_audited",
+                "format_failure_rate", "not_applicable", "n_applicable"}
+PER_GROUP = {"group_by", "groups", "n_errors", "compare_by", "n_skipped_records", "detectors",
+             "markers", "not_applicable", "n_applicable"}
 
 
 def test_summary_on_fixture_with_known_answers() -> None:
@@ -55,7 +59,9 @@ def test_conversation_and_turn_tables() -> None:
     assert not conv.loc["beekeeper_numeric", "role_flip"]
     assert conv.loc["beekeeper_numeric", "interruption"]
     assert conv.loc["garden_clean", "n_checked_messages"] == 6
-    flagged = result.turns["role_flip"] | result.turns["interruption"]
+    flags = [c for c in result.turns.columns if c not in TURN_COLUMNS and c != "courtesy_only"
+             and pd.api.types.is_bool_dtype(result.turns[c])]
+    flagged = result.turns[flags].fillna(False).astype(bool).any(axis=1)
     assert (result.turns.loc[flagged, "evidence"] != "").all()
     assert (result.turns.loc[~flagged, "evidence"] == "").all()
 
@@ -70,13 +76,18 @@ def test_bad_input_is_listed_and_good_files_still_audited() -> None:
 
 
 def test_markers_reach_the_detector() -> None:
+    # one short transcript (2 assistant turns): too few turns to infer a convention
     default = audit(CAMEL / "variants").summary
     custom = audit(CAMEL / "variants",
                    markers={"assistant_markers": ["Solution:", "Solution&Action:"]}).summary
-    assert default["role_flip_rate"] == 0.0 and default["interruption_rate"] == 1.0
+    assert default["role_flip_rate"] is None and default["interruption_rate"] is None
+    assert default["not_applicable"]["role_flip"] == "no role markers in this corpus"
+    assert default["markers"]["source"] == "inferred" and default["markers"]["used"] is None
     assert custom["role_flip_message_rate"] == pytest.approx(1 / 5)
     assert custom["interruption_rate"] == 0.0
-    assert custom["markers"]["assistant_markers"] == ["Solution:", "Solution&Action:"]
+    assert custom["markers"]["source"] == "given"
+    assert custom["markers"]["used"]["assistant_markers"] == ["Solution:", "Solution&Action:"]
+    assert "role_flip" not in custom["not_applicable"]
 
 
 def _conversation(i: int, strategy: str | None, flip: bool) -> Conversation:
@@ -106,8 +117,7 @@ def test_grouping_by_strategy_from_project_records(tmp_path: Path) -> None:
     assert minimal["role_flip_rate"] == pytest.approx(2 / 3)
     assert minimal["role_flip_message_rate"] == pytest.approx(2 / 9)
     assert s["role_flip_rate"] == pytest.approx(3 / 5)
-    assert set(camel) == SUMMARY_KEYS - {"group_by", "groups", "n_errors", "compare_by",
-                                         "n_skipped_records", "detectors", "markers"}
+    assert set(camel) == SUMMARY_KEYS - PER_GROUP
     no_groups = audit(tmp_path, group_by=None).summary
     assert no_groups["groups"] == {} and no_groups["group_by"] is None
 
@@ -115,7 +125,8 @@ def test_grouping_by_strategy_from_project_records(tmp_path: Path) -> None:
 def test_missing_group_values_are_listed_as_none(tmp_path: Path) -> None:
     convs = [_conversation(0, "camel", True), _conversation(1, None, False)]
     (tmp_path / "records.jsonl").write_text("".join(record_to_json(c) + "\n" for c in convs))
-    groups = audit(tmp_path).summary["groups"]
+    given = {"user_markers": ["Instruction:"], "assistant_markers": ["Solution:"]}
+    groups = audit(tmp_path, markers=given).summary["groups"]  # too few turns to infer
     assert sorted(groups) == ["(none)", "camel"]
     assert groups["(none)"]["role_flip_rate"] == 0.0
 

@@ -116,7 +116,8 @@ def test_audit_summary_and_comparison_by_strategy(tmp_path: Path) -> None:
     per_conv = result.turns.groupby("conversation_id")["drift"].mean()
     assert s["mean_drift"] == pytest.approx(per_conv.mean())
     assert conv["drift_mean"].to_dict() == pytest.approx(per_conv.to_dict())
-    for key in ("impersonation_rate", "role_adherence_violation_rate", "repetition_loop_rate"):
+    for key in ("impersonation_rate", "role_adherence_violation_rate", "courtesy_loop_rate",
+                "content_repetition_rate"):
         assert s[key] is None  # those detectors did not run
     assert s["group_by"] == "strategy" and sorted(s["groups"]) == ["even", "odd"]
     assert s["groups"]["odd"]["digression_rate"] == pytest.approx(1 / 4)

@@ -7,6 +7,7 @@ and never imports :mod:`artifactual.generation`.
 from artifactual.analysis.detectors import roles  # noqa: F401  (registers the "role_flip" detector)
 from artifactual.analysis.detectors import impersonation, repetition  # noqa: F401  (register detectors)
 from artifactual.analysis.detectors import adherence, digression  # noqa: F401  (register detectors)
+from artifactual.analysis.detectors import courtesy  # noqa: F401  (registers "courtesy_loop")
 from artifactual.analysis.audit import AuditResult, audit
 from artifactual.analysis.kinds import KindResult, audit_kind, compare_kind
 from artifactual.analysis.registry import (available_detectors, detector, get_detector,

@@ -11,20 +11,32 @@ The result's tables:
   message, fix); a duplicate conversation id is also listed here (the duplicate
   is kept, renamed ``<id>~2``, ``<id>~3`` ...).
 - ``summary``: :func:`.summary.summarize` plus ``n_errors``, ``n_skipped_records``
-  (records that are not conversations), ``detectors``, ``markers`` and ``compare_by``.
+  (records that are not conversations), ``detectors``, ``markers`` (``{"source":
+  "inferred" | "given", "inferred": {...}, "used": {...} | None}``, or None without
+  ``role_flip``), ``not_applicable`` (``{detector or flag: reason}``), ``n_applicable``
+  (detector -> conversations it ran on) and ``compare_by``.
 - ``comparison`` (when ``compare_by`` is given, else None): :func:`.compare.compare` of
   the per-conversation metrics (:func:`comparison_metrics`) across the groups, one row
   per (metric, group), with a ``group_by`` column naming the grouping. Groups are a
   conversations column (e.g. ``strategy``) or ``"path"``: one group per input path as
   given (the conversations column ``input_path``).
 
-Detectors default to every registered one. Those that declared ``needs`` (spaCy docs,
+**Applicability.** Before any detector runs, :func:`prepare` finds the format failures
+(:mod:`.detectors.format`) and where each detector applies (:mod:`.applicability`): a
+detector runs only on the turns of the audited conversations it applies to. Its columns
+for the other turns are <NA> (booleans become pandas ``boolean``, integers ``Int64``),
+and so are its conversation flags; every rate is computed over the conversations it ran
+on, and is None (with a reason in ``not_applicable``) where it ran on none.
+
+Detectors default to every registered one with ``default=True``
+(:func:`.registry.default_detectors`). Those that declared ``needs`` (spaCy docs,
 MiniLM embeddings) share one :class:`.text.TextContext`, built once per audit from all
 turns and each conversation's task statement, and passed as ``context=``.
 
 The steps are public so that :func:`artifactual.scale.audit.audit_ray` shares them and
 gets the same results: :func:`plan_audit` (keywords checked and resolved),
-:class:`IdClaims` (duplicate ids renamed in reading order), :func:`run_detectors` and
+:class:`IdClaims` (duplicate ids renamed in reading order), :func:`prepare` (format
+failures, applicability, inferred markers), :func:`run_detectors` and
 :func:`finish_audit` (evidence joined, summary, conversation flags, comparison).
 
 ``progress``, if given, is called as ``progress(stage, done, total)`` with stage
@@ -43,10 +55,13 @@ from typing import Any, Callable
 import pandas as pd
 
 from artifactual.analysis.stats.compare import compare
-from artifactual.analysis.registry import (available_detectors, detector_needs, get_detector,
+from artifactual.analysis.applicability import Applicability, resolve
+from artifactual.analysis.detectors.format import format_failures
+from artifactual.analysis.registry import (default_detectors, detector_needs, get_detector,
                                            run_detector)
 from artifactual.analysis.detectors.roles import Markers, as_markers
-from artifactual.analysis.stats.summary import NONE_KEY, attach_flags, conversation_flags, summarize
+from artifactual.analysis.stats.summary import (NONE_KEY, attach_flags, conversation_flags,
+                                                mask_flags, summarize)
 from artifactual.analysis.tables import CONVERSATION_COLUMNS, to_frames
 from artifactual.analysis.text import TextContext, build_context, task_texts
 from artifactual.errors import AnalysisError
@@ -54,7 +69,7 @@ from artifactual.readers import ErrorLog, ReadError, read
 from artifactual.records import Conversation, Source
 
 __all__ = ["audit", "AuditResult", "ProgressFn", "comparison_metrics", "compare_groups",
-           "AuditPlan", "plan_audit", "IdClaims", "run_detectors", "finish_audit"]
+           "AuditPlan", "plan_audit", "IdClaims", "prepare", "run_detectors", "finish_audit"]
 
 ProgressFn = Callable[[str, int, "int | None"], None]
 
@@ -109,6 +124,7 @@ class AuditPlan:
     seed: int = 0
     format: str | None = None
     options: dict[str, Any] | None = None
+    applicability: Applicability | None = None  # set by :func:`prepare`
 
     @property
     def needs(self) -> set[str]:
@@ -124,7 +140,7 @@ def plan_audit(*, detectors: Sequence[str] | None = None,
                speaker_pattern: str | None = None, column: str | None = None) -> AuditPlan:
     """Check and resolve :func:`audit`'s keywords (same meaning); unknown detector names
     and invalid markers fail here, before any reading."""
-    names = available_detectors() if detectors is None else list(detectors)
+    names = default_detectors() if detectors is None else list(detectors)
     for name in names:
         get_detector(name)  # unknown names fail before any reading
     if compare_by is not None:
@@ -134,8 +150,9 @@ def plan_audit(*, detectors: Sequence[str] | None = None,
     mk: Markers | None = None
     if "role_flip" in names:
         given = markers if markers is not None else params.get("role_flip", {}).get("markers")
-        mk = as_markers(given)
-        params.setdefault("role_flip", {})["markers"] = mk
+        mk = as_markers(given) if given is not None else None  # None: inferred per corpus
+        if mk is not None:
+            params.setdefault("role_flip", {})["markers"] = mk
     options = {k: v for k, v in (("speaker_pattern", speaker_pattern), ("column", column))
                if v is not None} or None
     return AuditPlan(detectors=names, params=params, markers=mk, group_by=group_by,
@@ -223,7 +240,8 @@ def _combine(frames: dict[str, pd.DataFrame], turns: pd.DataFrame) -> pd.DataFra
 def comparison_metrics(conversations: pd.DataFrame) -> list[str]:
     """The per-conversation metrics a comparison reports: every detector flag (a rate),
     ``correct`` (task accuracy) when known, every ``*_mean`` score and ``n_turns``."""
-    extra = [c for c in conversations.columns if c not in CONVERSATION_COLUMNS]
+    extra = [c for c in conversations.columns if c not in CONVERSATION_COLUMNS
+             and c != "audited"]
     flags = [c for c in extra if pd.api.types.is_bool_dtype(conversations[c])]
     scores = [c for c in extra if c.endswith("_mean")
               and pd.api.types.is_float_dtype(conversations[c])
@@ -254,18 +272,56 @@ def compare_groups(conversations: pd.DataFrame, by: str, *, reference: str | Non
     return out
 
 
+def prepare(plan: AuditPlan, turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
+    """Find the format failures and where each detector applies; set
+    ``plan.applicability`` and the inferred markers and derived task statements in
+    ``plan.params``. Returns the format columns per conversation
+    (:func:`.detectors.format.format_failures`)."""
+    formats = format_failures(turns, conversations)
+    audited = dict(zip(formats["conversation_id"].astype(str), formats["audited"]))
+    app = resolve(plan.detectors, turns, conversations, audited, markers=plan.markers)
+    plan.applicability = app
+    if app.markers is not None and app.markers["used"] is not None:
+        plan.params.setdefault("role_flip", {})["markers"] = Markers(**app.markers["used"])
+    if app.tasks and "digression" in plan.detectors:
+        given = plan.params.setdefault("digression", {}).get("tasks") or {}
+        plan.params["digression"]["tasks"] = {**app.tasks, **dict(given)}
+    return formats
+
+
+def _nullable(frame: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """``frame`` (rows of some turns) over all turns ``index``: <NA> findings, '' evidence."""
+    out = frame.reindex(index)
+    for c in frame.columns:
+        if c == "evidence":
+            out[c] = out[c].fillna("").astype(object)
+        elif pd.api.types.is_bool_dtype(frame[c]):
+            out[c] = out[c].astype("boolean")
+        elif pd.api.types.is_integer_dtype(frame[c]):
+            out[c] = out[c].astype("Int64")
+    return out
+
+
 def run_detectors(plan: AuditPlan, turns: pd.DataFrame, context: TextContext | None, *,
                   names: Sequence[str] | None = None,
                   progress: ProgressFn | None = None) -> dict[str, pd.DataFrame]:
     """Each detector of ``names`` (default: the plan's) on ``turns`` with the plan's
-    parameters; those with ``needs`` get ``context`` (when not None)."""
+    parameters; those with ``needs`` get ``context`` (when not None). Where
+    ``plan.applicability`` restricts a detector, it runs on the turns of the
+    conversations it applies to only (module docstring)."""
     names = plan.detectors if names is None else list(names)
+    applies = plan.applicability.applies if plan.applicability is not None else {}
     frames: dict[str, pd.DataFrame] = {}
     for i, name in enumerate(names, 1):
         kwargs = plan.params.get(name, {})
         if detector_needs(name) and context is not None:
             kwargs = {"context": context, **kwargs}
-        frames[name] = run_detector(name, turns, **kwargs)
+        keep = applies.get(name)
+        if keep is None:
+            frames[name] = run_detector(name, turns, **kwargs)
+        else:
+            part = turns[turns["conversation_id"].astype(str).isin(keep).to_numpy(dtype=bool)]
+            frames[name] = _nullable(run_detector(name, part, **kwargs), turns.index)
         if progress is not None:
             progress("detect", i, len(names))
     return frames
@@ -273,17 +329,25 @@ def run_detectors(plan: AuditPlan, turns: pd.DataFrame, context: TextContext | N
 
 def finish_audit(plan: AuditPlan, turns: pd.DataFrame, conversations: pd.DataFrame,
                  frames: Mapping[str, pd.DataFrame], log: ErrorLog,
-                 skipped: int) -> AuditResult:
+                 skipped: int, formats: pd.DataFrame | None = None) -> AuditResult:
     """The result from the tables and every detector's output: evidence joined, the
-    summary, the conversation flags and the comparison (module docstring)."""
+    summary, the conversation flags and the comparison (module docstring). ``formats``
+    is :func:`prepare`'s result (computed here when None)."""
+    if formats is None or plan.applicability is None:
+        formats = prepare(plan, turns, conversations)
+    app = plan.applicability
+    assert app is not None
     flags = _combine({name: frames[name] for name in plan.detectors}, turns)
     findings = flags.drop(columns=[c for c in flags.columns if c.endswith("evidence")])
-    summary = summarize(conversations, turns, findings, group_by=plan.group_by)
+    base = attach_flags(conversations, formats)
+    conv_table = mask_flags(attach_flags(base, conversation_flags(turns, findings)),
+                            {name: app.applies.get(name) for name in plan.detectors},
+                            {name: list(frames[name].columns) for name in plan.detectors})
+    summary = summarize(conv_table, turns, findings, group_by=plan.group_by)
     summary.update(n_errors=len(log), n_skipped_records=skipped,
-                   detectors=list(plan.detectors),
-                   markers=plan.markers.model_dump() if plan.markers is not None else None,
-                   compare_by=plan.compare_by)
-    conv_table = attach_flags(conversations, conversation_flags(turns, findings))
+                   detectors=list(plan.detectors), markers=app.markers,
+                   not_applicable=dict(app.not_applicable),
+                   n_applicable=dict(app.n_applicable), compare_by=plan.compare_by)
     comparison = None
     if plan.compare_by is not None and len(conv_table):
         comparison = compare_groups(conv_table, plan.compare_by, reference=plan.reference,
@@ -326,7 +390,8 @@ def audit(paths: str | Path | Iterable[str | Path], *,
     convs, skipped, origins = _collect(paths, plan, log, progress)
     turns, conversations = to_frames(convs)
     conversations["input_path"] = pd.array(origins, dtype="string")
+    formats = prepare(plan, turns, conversations)
     context = (build_context(turns, tasks=task_texts(conversations), needs=plan.needs,
                              progress=progress) if plan.needs and len(turns) else None)
     frames = run_detectors(plan, turns, context, progress=progress)
-    return finish_audit(plan, turns, conversations, frames, log, skipped)
+    return finish_audit(plan, turns, conversations, frames, log, skipped, formats)

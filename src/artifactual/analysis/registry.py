@@ -22,6 +22,17 @@ be cut into shards of whole conversations and each shard audited apart, as
 :func:`artifactual.scale.audit.audit_ray` does) or ``"corpus"`` (other conversations
 too, e.g. ``digression``'s null thresholds; such a detector runs over the whole table,
 and may need only ``"embeddings"``, which a sharded audit ships back from its shards).
+
+``requires`` says what a corpus or conversation must have for the detector to apply
+(any of :data:`REQUIREMENTS`): ``"role_markers"`` (a role-marker convention inferred
+from the corpus, or given: :mod:`.detectors.markers`), ``"task"`` (a task or goal
+statement, per conversation), ``"declared_roles"`` (a declared user and a declared
+assistant, per conversation). The audit checks them (:mod:`.applicability`) and runs
+the detector only on the conversations it applies to; where it applies to none, its
+rates are ``None`` in the summary with the reason in ``not_applicable``. Every
+detector also skips conversations that failed their format (``format_failure`` with
+``audited`` False). ``default=False`` keeps a detector out of the audit's default set
+(it runs only when named), e.g. a deprecated one kept for compatibility.
 """
 
 from __future__ import annotations
@@ -33,7 +44,8 @@ import pandas as pd
 from artifactual.errors import AnalysisError
 
 __all__ = ["Detector", "detector", "get_detector", "available_detectors", "run_detector",
-           "detector_needs", "detector_scope", "TEXT_NEEDS", "SCOPES"]
+           "detector_needs", "detector_scope", "detector_requires", "default_detectors",
+           "TEXT_NEEDS", "SCOPES", "REQUIREMENTS"]
 
 
 class Detector(Protocol):
@@ -43,15 +55,19 @@ class Detector(Protocol):
 _DETECTORS: dict[str, Detector] = {}
 TEXT_NEEDS = ("docs", "embeddings")
 SCOPES = ("conversation", "corpus")
+REQUIREMENTS = ("role_markers", "task", "declared_roles")
 
 
-def detector(name: str, needs: tuple[str, ...] = (),
-             scope: str = "conversation") -> Callable[[Detector], Detector]:
+def detector(name: str, needs: tuple[str, ...] = (), scope: str = "conversation",
+             requires: tuple[str, ...] = (),
+             default: bool = True) -> Callable[[Detector], Detector]:
     """Decorator: register ``detect(turns, **params) -> DataFrame`` under ``name``.
 
     ``needs`` lists what the detector reads from the shared text context
     (any of :data:`TEXT_NEEDS`); such a detector accepts a ``context=`` keyword.
-    ``scope`` is ``"conversation"`` or ``"corpus"`` (module docstring).
+    ``scope`` is ``"conversation"`` or ``"corpus"``; ``requires`` lists any of
+    :data:`REQUIREMENTS`; ``default`` puts it in :func:`default_detectors` (module
+    docstring).
     """
     unknown = sorted(set(needs) - set(TEXT_NEEDS))
     if unknown:
@@ -60,12 +76,18 @@ def detector(name: str, needs: tuple[str, ...] = (),
     if scope not in SCOPES:
         raise AnalysisError(f"detector {name!r} has unknown scope {scope!r}",
                             fix=f"use one of {list(SCOPES)}")
+    bad = sorted(set(requires) - set(REQUIREMENTS))
+    if bad:
+        raise AnalysisError(f"detector {name!r} requires unknown condition(s) {bad}",
+                            fix=f"use any of {list(REQUIREMENTS)}")
 
     def register(fn: Detector) -> Detector:
         _DETECTORS[name] = fn
         fn.detector_name = name  # type: ignore[attr-defined]
         fn.needs = tuple(needs)  # type: ignore[attr-defined]
         fn.scope = scope  # type: ignore[attr-defined]
+        fn.requires = tuple(requires)  # type: ignore[attr-defined]
+        fn.default = bool(default)  # type: ignore[attr-defined]
         return fn
     return register
 
@@ -79,6 +101,16 @@ def detector_scope(name: str) -> str:
     """``"conversation"`` or ``"corpus"``: what the detector ``name`` reads beyond one
     conversation (module docstring)."""
     return str(getattr(get_detector(name), "scope", "conversation"))
+
+
+def detector_requires(name: str) -> tuple[str, ...]:
+    """What a corpus or conversation must have for the detector ``name`` to apply."""
+    return tuple(getattr(get_detector(name), "requires", ()))
+
+
+def default_detectors() -> list[str]:
+    """Registered detector names an audit runs by default (``default=True``), sorted."""
+    return [n for n in available_detectors() if getattr(_DETECTORS[n], "default", True)]
 
 
 def available_detectors() -> list[str]:

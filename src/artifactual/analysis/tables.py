@@ -15,6 +15,8 @@ strategy            string    ``provenance.strategy`` (prompt template name); <N
 seed                Int64     ``provenance.seed``, else ``provenance.sampling.seed``
 source_path         string    file the conversation was read from; <NA> if unknown
 source_line         Int64     1-based line in that file (JSONL); <NA> for one-object files
+finish_reason       string    ``meta["finish_reason"]`` as recorded (``stop``, ``length``
+                              ...); <NA> if none
 ==================  ========  ==========================================================
 
 ``conversations`` (one row per conversation, index 0..n-1):
@@ -34,12 +36,22 @@ correct             boolean   ``outcome.correct``
 source_format       string    reader that produced it (camel, records, ...)
 source_path         string    as in ``turns``
 source_line         Int64     as in ``turns``
+parsed              boolean   ``outcome.parsed``: the reader parsed the record's format
+format_error        string    ``meta["format_error"]``: what the reader could not parse
+format_collapsed    boolean   ``meta["format_collapsed"]``: nothing usable was parsed
 phase               string    ``meta["phase"]``: the phase chat a conversation is (ChatDev:
                               DemandAnalysis, Coding ...; ``--group-by phase``); else <NA>
 ==================  ========  ==========================================================
 
 Detector columns (``role_flip``, ``interruption``, ``evidence`` ...) are added by
-:func:`artifactual.analysis.audit.audit`; see each detector's module.
+:func:`artifactual.analysis.audit.audit`; see each detector's module. The audit adds to
+``conversations`` the format columns (:mod:`.detectors.format`: ``format_failure``,
+``format_failure_reason``, ``audited``) and per detector flag ``c``: ``c`` (boolean, any
+turn flagged; <NA> where the detector does not apply or the conversation was not
+audited) and its count. The built-in flags are ``role_flip``, ``interruption``,
+``impersonation``, ``role_adherence_violation``, ``digression``, ``courtesy_loop`` and
+``content_repetition`` (``repetition`` from the legacy ``repetition_loop`` detector,
+run only when named).
 """
 
 from __future__ import annotations
@@ -57,14 +69,15 @@ __all__ = ["to_frames", "TURN_COLUMNS", "CONVERSATION_COLUMNS", "empty_turns"]
 TURN_COLUMNS: dict[str, str] = {
     "conversation_id": "string", "turn_index": "int64", "speaker": "string", "role": "string",
     "content": "string", "n_chars": "int64", "strategy": "string", "seed": "Int64",
-    "source_path": "string", "source_line": "Int64",
+    "source_path": "string", "source_line": "Int64", "finish_reason": "string",
 }
 CONVERSATION_COLUMNS: dict[str, str] = {
     "conversation_id": "string", "task": "string", "specified_task": "string",
     "n_turns": "int64", "n_speakers": "int64", "termination_reason": "string",
     "strategy": "string", "seed": "Int64", "model": "string", "answer": "string",
     "correct": "boolean", "source_format": "string", "source_path": "string",
-    "source_line": "Int64", "phase": "string",
+    "source_line": "Int64", "parsed": "boolean", "format_error": "string",
+    "format_collapsed": "boolean", "phase": "string",
 }
 
 
@@ -96,6 +109,11 @@ def _roles(conv: Conversation) -> dict[str, str]:
     return {name: next(iter(r)) for name, r in seen.items() if len(r) == 1}
 
 
+def _meta(conv: Conversation, key: str, kind: type) -> Any:
+    value = conv.meta.get(key)
+    return value if isinstance(value, kind) else None
+
+
 def to_frames(conversations: Iterable[Conversation]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The ``turns`` and ``conversations`` tables (columns in the module docstring)."""
     turn_rows: list[dict[str, Any]] = []
@@ -108,10 +126,12 @@ def to_frames(conversations: Iterable[Conversation]) -> tuple[pd.DataFrame, pd.D
         roles = _roles(conv)
         for t in conv.turns:
             role = roles.get(t.speaker) or t.meta.get("role")
+            finish = t.meta.get("finish_reason")
             turn_rows.append({**common, "turn_index": t.index, "speaker": t.speaker,
                               "role": role if isinstance(role, str) else None,
                               "content": t.content,
-                              "n_chars": len(t.content)})
+                              "n_chars": len(t.content),
+                              "finish_reason": finish if isinstance(finish, str) else None})
         names = {s.name for s in conv.speakers} | {t.speaker for t in conv.turns}
         prov, out = conv.provenance, conv.outcome
         conv_rows.append({
@@ -121,6 +141,9 @@ def to_frames(conversations: Iterable[Conversation]) -> tuple[pd.DataFrame, pd.D
             "model": prov.model if prov else None,
             "answer": out.answer if out else None, "correct": out.correct if out else None,
             "source_format": conv.source.format if conv.source else None,
-            "phase": conv.meta.get("phase") if isinstance(conv.meta.get("phase"), str) else None,
+            "parsed": out.parsed if out else None,
+            "format_error": _meta(conv, "format_error", str),
+            "format_collapsed": _meta(conv, "format_collapsed", bool),
+            "phase": _meta(conv, "phase", str),
         })
     return _frame(turn_rows, TURN_COLUMNS), _frame(conv_rows, CONVERSATION_COLUMNS)

@@ -20,6 +20,11 @@ A line starts a turn when it begins with a listed persona and a colon. A persona
 missing from the list is accepted when its label looks like a name (capitalised
 words without digits, not a heading such as ``Note`` or ``Clue``), so table rows
 (``House 1: ...``) and sentences ending in a colon stay inside the turn.
+
+A transcript in which no persona turn parses (the persona format collapsed) gets
+``meta["format_collapsed"] = True`` and ``meta["format_error"]``; one without a final
+answer gets ``meta["format_error"] = "final answer missing"`` (the audit reports both
+as format failures).
 """
 
 from __future__ import annotations
@@ -201,6 +206,12 @@ class SPPReader(Reader):
         task = _dig(obj, "task_data", "inputs")
         meta = {k: obj[k] for k in ("idx", "task", "task_data_file") if k in obj
                 and isinstance(obj[k], (str, int))}
+        persona_turns = sum(not t.meta.get("final_answer") for t in turns)
+        if not persona_turns:  # the persona format collapsed: nothing to audit
+            meta.update(format_collapsed=True, format_error="SPP persona format collapsed: "
+                        "no persona turn could be parsed")
+        elif final is None:
+            meta["format_error"] = "final answer missing"
         targets = _dig(obj, "task_data", "targets")
         if isinstance(targets, list):
             meta["targets"] = [str(t) for t in targets]

@@ -11,7 +11,11 @@ What runs where:
    ``records.jsonl`` is complete and reading both would count every record twice.
 2. **driver**: replays the files' events in input order (duplicate ids renamed and
    errors listed exactly as :func:`artifactual.analysis.audit.audit` does), joins the
-   tables, and cuts them into shards of whole conversations (:func:`.audit_work.cut_shards`).
+   tables, finds the format failures and where each detector applies (inferred role
+   markers included: :func:`artifactual.analysis.audit.prepare`, which needs the whole
+   corpus), and cuts the tables into shards of whole conversations
+   (:func:`.audit_work.cut_shards`). The shards get the plan with that applicability,
+   so each runs every detector on the same conversations as the plain audit.
 3. **shards** (a pool of ``actors`` Ray actors, one CPU each: ``map_batches`` with a
    callable class, one shard per call). Each actor loads spaCy and MiniLM once; per
    shard it parses and embeds the shard's turns and task statements once and runs the
@@ -62,7 +66,7 @@ import numpy as np
 import pandas as pd
 
 from artifactual.analysis.audit import (AuditPlan, AuditResult, IdClaims, ProgressFn,
-                                        finish_audit, plan_audit, run_detectors)
+                                        finish_audit, plan_audit, prepare, run_detectors)
 from artifactual.analysis.registry import detector_needs, detector_scope, get_detector
 from artifactual.analysis.detectors.roles import Markers
 from artifactual.analysis.tables import to_frames
@@ -159,6 +163,7 @@ def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None =
         times.read_s, t0 = time.perf_counter() - t0, time.perf_counter()
         log = ErrorLog()
         turns, conversations, skipped = _join(reads, [origin for origin, _ in files], log)
+        formats = prepare(plan, turns, conversations)  # applicability travels in the plan
         n_actors = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
         size = shard_size or max(1, min(_MAX_SHARD, math.ceil(
             len(conversations) / (_SHARDS_PER_ACTOR * n_actors))))
@@ -178,7 +183,7 @@ def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None =
         lambda stage, i, n: progress(stage, len(shards) + i, len(shards) + n))
     frames.update(run_detectors(plan, turns, ctx, names=corpus, progress=step))
     times.corpus_s, t0 = time.perf_counter() - t0, time.perf_counter()
-    result = finish_audit(plan, turns, conversations, frames, log, skipped)
+    result = finish_audit(plan, turns, conversations, frames, log, skipped, formats)
     times.finish_s = time.perf_counter() - t0
     times.total_s = time.perf_counter() - t_start
     return result

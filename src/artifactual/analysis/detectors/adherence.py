@@ -24,14 +24,40 @@ with ``profile="learned"``, gets the profile that dominates its own turns in the
 conversation (director when its directives + questions outnumber its answers), if it
 has at least ``min_turns`` turns; with fewer, its turns are not judged.
 
+**Asking for information is not instructing.** Each directive or question is also sorted
+by what it asks for:
+
+* **information request** (``request`` acts): a question ("Which area would you like?",
+  "Could you tell me your budget?"), a directive whose verb asks for information
+  (tell, give, provide, send, share, confirm, specify, clarify, let ... know: "Please
+  provide the article list"), or a first-person need ("I need the file names", "I would
+  like to know ..."). Task-oriented dialogues, human ones above all, are full of these;
+* **hand-back** (``handback`` acts): an imperative addressed to the other party (with
+  ``please``, ``me`` / ``us``, ``now``, ``next``, ``yourself``: "Now implement the parser",
+  "Please stir the sauce for me") whose verb neither asks for information nor only
+  coordinates (choose, select, note, wait ...), a second-person clause with
+  a task verb ("Now you write the function", "You should implement ...", "I want you to
+  build ...", "Your task is to ..."), a line-leading ``Instruction:`` label, or a request
+  whose content words mostly restate the conversation's task statement (the solver
+  issuing the task back: "Please provide a list of 500 products that sell best ...").
+  Unaddressed imperatives ("Preheat the oven.") are neutral: how-to answers are written
+  that way.
+
 **Violations** (column ``role_adherence_violation``):
 
-* a director turn delivers solution content (>= 1 answer) with no directive and no
-  question;
-* a solver turn issues addressed directives (>= 1) and has more directives than answers.
+* a director turn delivers solution content (>= 1 answer) with no directive, question or
+  need statement, unless the other party's previous turn asked for information (then
+  the answer is the information asked for, not the solution);
+* a solver turn hands the task back: >= 1 hand-back act and more hand-backs than answers,
+  or an ``Instruction:`` label. Information requests never count.
+
+**Applicability** (``requires=("declared_roles",)``): in an audit, a conversation with a
+declared user and a declared assistant (the roles fix who directs and who solves);
+others get None. Called directly, profiles are learned as described above.
 
 Output columns: ``role_adherence_violation`` (bool), ``directive_acts``,
-``question_acts``, ``answer_acts``, ``acknowledgement_acts`` (int, per turn) and
+``question_acts``, ``answer_acts``, ``acknowledgement_acts``, ``request_acts``,
+``handback_acts`` (int, per turn) and
 ``evidence`` (the profile, the act counts and the sentence that contradicts it).
 :func:`adherence_agreement` compares this detector with the paper's marker rule.
 """
@@ -54,7 +80,23 @@ from artifactual.errors import AnalysisError
 
 __all__ = ["Acts", "speech_acts", "detect_role_adherence", "adherence_agreement", "ACT_COLUMNS"]
 
-ACT_COLUMNS = ("directive_acts", "question_acts", "answer_acts", "acknowledgement_acts")
+ACT_COLUMNS = ("directive_acts", "question_acts", "answer_acts", "acknowledgement_acts",
+               "request_acts", "handback_acts")
+_ACT_ATTRS = ("directive", "question", "answer", "acknowledgement", "request", "handback")
+# Verbs of work a solver should do itself; an imperative of one, addressed to the other
+# party, hands the task back (asking verbs such as tell/provide ask for information).
+TASK_VERBS = frozenset("""
+analyse analyze build calculate code compile compose compute create debug design develop
+draft edit estimate evaluate fix generate implement outline plan prepare produce program
+refactor research revise rewrite solve summarise summarize test translate write""".split())
+_NEEDS = {"need", "want", "like", "require", "looking", "wonder", "wondering"}
+_INSTRUCTION_LABEL = re.compile(r"^[ \t>]*[*_]{0,2}Instruction[*_]{0,2}[ \t]*:", re.MULTILINE)
+# Imperatives that coordinate rather than hand work over ("Please choose a date").
+_COORDINATION = frozenset("""choose select pick decide note wait consider keep remember feel
+refer see hold let ask contact call visit enjoy excuse forgive""".split())
+_HANDING_CUES = frozenset({"now", "next", "yourself", "turn"})
+_OVERLAP = 0.6  # share of a request's content words found in the task statement
+_MIN_OVERLAP_WORDS = 4
 _WH = {"WDT", "WP", "WP$", "WRB"}
 _SUBJ = {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"}
 _MODALS = {"should", "must", "need", "have", "ought", "'ll", "will"}
@@ -90,6 +132,9 @@ class Acts:
     question: int = 0
     answer: int = 0
     acknowledgement: int = 0
+    request: int = 0
+    handback: int = 0
+    instruction_label: bool = False
     examples: dict[str, str] = field(default_factory=dict)
 
     def add(self, *acts: str, text: str) -> None:
@@ -175,10 +220,42 @@ def _request(toks: list[Any]) -> bool:
     return len(toks) > 2 and toks[0].lower_ in _REQUEST_MODALS and toks[1].lower_ == "you"
 
 
-def speech_acts(doc: Any) -> Acts:
-    """The speech acts of one parsed turn (see the module docstring)."""
+def _content_words(toks: list[Any]) -> set[str]:
+    return {t.lower_ for t in toks if t.is_alpha and not t.is_stop and len(t) > 2}
+
+
+def _restates(toks: list[Any], task: set[str]) -> bool:
+    """The sentence's content words are mostly the task statement's."""
+    words = _content_words(toks)
+    return len(words) >= _MIN_OVERLAP_WORDS and len(words & task) >= _OVERLAP * len(words)
+
+
+def _second_person_task(toks: list[Any]) -> bool:
+    """"(Now) you write ...", "you should / need to implement ...", "your task is to ..."."""
+    words = [t.lower_ for t in toks]
+    for i, tok in enumerate(toks):
+        if tok.lower_ == "you" and tok.dep_ in _SUBJ and tok.head.lower_ in TASK_VERBS:
+            return True
+        if tok.lower_ == "you" and any(w in TASK_VERBS for w in words[i + 1:i + 5]) and \
+                i + 1 < len(words) and words[i + 1] in _MODALS | {"to"}:
+            return True
+    return words[:2] in (["your", "task"], ["your", "job"], ["your", "next"])
+
+
+def _first_person_need(toks: list[Any]) -> bool:
+    """"I need / want / would like ... / I'm looking for ..." (not "I want you to ...")."""
+    words = [t.lower_ for t in toks]
+    return bool(words) and words[0] in ("i", "we") and any(
+        w in _NEEDS for w in words[1:4]) and "you" not in words[1:6]
+
+
+def speech_acts(doc: Any, task: str | None = None) -> Acts:
+    """The speech acts of one parsed turn (see the module docstring); ``task``, the
+    conversation's task statement, marks requests that restate it as hand-backs."""
     acts = Acts()
     text = doc.text
+    task_words = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", task or "")}
+    acts.instruction_label = bool(_INSTRUCTION_LABEL.search(text))
     blocks = len(_FENCE.findall(text))
     items = len(_LIST_ITEM.findall(_FENCE.sub("", text)))
     for _ in range(blocks + items):
@@ -190,10 +267,13 @@ def speech_acts(doc: Any) -> Acts:
         body = {t.i for t in toks}
         snippet = " ".join(" ".join(t.text for t in toks).split())
         n_words = sum(t.is_alpha for t in toks)
+        restated = bool(task_words) and _restates(toks, task_words)
         if n_words <= 8 and _ACK.search(snippet):
             acts.add("acknowledgement", text=snippet)
         elif _question(toks, body):
-            acts.add("question", *(("directive", "addressed") if _request(toks) else ()),
+            asks = ("directive", "addressed") if _request(toks) else ()
+            task_q = _request(toks) and any(t.lower_ in TASK_VERBS for t in toks[2:5])
+            acts.add("question", *asks, "handback" if task_q or restated else "request",
                      text=snippet)
         elif _proposal(toks):
             continue
@@ -202,25 +282,41 @@ def speech_acts(doc: Any) -> Acts:
             addressed = "please" in words or bool(words & _BENEFICIARY) or (
                 verb is not None and verb.lower_ in _ASKING) or (
                 verb is None and modal == "want")
-            acts.add("directive", *(("addressed",) if addressed else ()), text=snippet)
+            lemma = verb.lower_ if verb is not None else ""
+            asking = lemma in _ASKING
+            handing = (verb is None and any(w in TASK_VERBS for w in words)) or (
+                verb is not None and not asking and lemma not in _COORDINATION
+                and bool(words & _HANDING_CUES | ({"please"} & words) | (words & _BENEFICIARY)))
+            kind = "handback" if handing or (restated and not asking) or (
+                restated and asking) else "request" if asking else ""
+            acts.add("directive", *(("addressed",) if addressed else ()),
+                     *((kind,) if kind else ()), text=snippet)
+        elif _first_person_need(toks):
+            acts.add("request", text=snippet)
+        elif _second_person_task(toks):
+            acts.add("directive", "handback", text=snippet)
         elif _declarative(toks, body):
             acts.add("answer", text=snippet)
     return acts
 
 
 def _profile_of(acts: list[Acts]) -> str:
-    direct = sum(a.directive + a.question for a in acts)
+    direct = sum(a.directive + a.question + a.request for a in acts)
     return "director" if direct > sum(a.answer for a in acts) else "solver"
 
 
-def _violation(profile: str, a: Acts) -> str:
-    """Evidence text when ``a`` contradicts ``profile``, else ''."""
-    counts = (f"directives {a.directive} ({a.addressed} addressed), questions {a.question}, "
-              f"answers {a.answer}")
-    if profile == "director" and a.answer >= 1 and a.directive + a.question == 0:
+def _violation(profile: str, a: Acts, asked: bool) -> str:
+    """Evidence text when ``a`` contradicts ``profile``, else ''; ``asked``: the other
+    party's previous turn asked for information."""
+    counts = (f"directives {a.directive} ({a.handback} hand-back, {a.request} information "
+              f"requests), questions {a.question}, answers {a.answer}")
+    if profile == "director" and a.answer >= 1 and a.directive + a.question + a.request == 0 \
+            and not asked:
         return f"director delivers solution content ({counts}): \"{_cut(a.examples['answer'])}\""
-    if profile == "solver" and a.addressed >= 1 and a.directive > a.answer:
-        return f"solver issues directives ({counts}): \"{_cut(a.examples['addressed'])}\""
+    if profile == "solver" and a.instruction_label:
+        return f"solver writes an Instruction: label ({counts})"
+    if profile == "solver" and a.handback >= 1 and a.handback > a.answer:
+        return f"solver hands the task back ({counts}): \"{_cut(a.examples['handback'])}\""
     return ""
 
 
@@ -231,7 +327,24 @@ def _cut(text: str) -> str:
 _DECLARED = {"user": "director", "assistant": "solver"}
 
 
-@detector("role_adherence", needs=("docs",))
+def _asked(turns: pd.DataFrame, acts: list[Acts], key: list[tuple[str, str]]) -> list[bool]:
+    """Per turn: the previous turn of its conversation (by ``turn_index``), by another
+    speaker, asked a question or requested information."""
+    order = (turns["turn_index"].tolist() if "turn_index" in turns.columns
+             else list(range(len(turns))))
+    by_conv: dict[str, list[int]] = {}
+    for i, (cid, _) in enumerate(key):
+        by_conv.setdefault(cid, []).append(i)
+    out = [False] * len(turns)
+    for rows in by_conv.values():
+        rows.sort(key=lambda i: order[i])
+        for prev, i in zip(rows, rows[1:]):
+            a = acts[prev]
+            out[i] = key[prev][1] != key[i][1] and (a.question + a.request) > 0
+    return out
+
+
+@detector("role_adherence", needs=("docs",), requires=("declared_roles",))
 def detect_role_adherence(turns: pd.DataFrame, *, context: TextContext | None = None,
                           profile: Literal["auto", "declared", "learned"] = "auto",
                           min_turns: int = 2) -> pd.DataFrame:
@@ -248,7 +361,9 @@ def detect_role_adherence(turns: pd.DataFrame, *, context: TextContext | None = 
         raise AnalysisError(f"turns table lacks column(s) {', '.join(missing)}",
                             fix="build it with artifactual.analysis.tables.to_frames")
     ctx = context_for(turns, context, ("docs",))
-    acts = [speech_acts(doc) for doc in ctx.docs_for(turns.index)]
+    cids = turns["conversation_id"].astype(str).tolist()
+    acts = [speech_acts(doc, ctx.tasks.get(cid)) for doc, cid in
+            zip(ctx.docs_for(turns.index), cids)]
     roles = (turns["role"].astype("string").str.lower() if "role" in turns.columns
              else pd.Series(pd.NA, index=turns.index, dtype="string"))
     key = list(zip(turns["conversation_id"].astype(str), turns["speaker"].astype(str)))
@@ -262,9 +377,10 @@ def detect_role_adherence(turns: pd.DataFrame, *, context: TextContext | None = 
             declared = _profile_of([acts[i] for i in rows])
         for i in rows:
             profiles[i] = declared
-    evidence = [_violation(p, a) if p else "" for p, a in zip(profiles, acts)]
+    asked = _asked(turns, acts, key)
+    evidence = [_violation(p, a, q) if p else "" for p, a, q in zip(profiles, acts, asked)]
     data: dict[str, Any] = {"role_adherence_violation": [bool(e) for e in evidence]}
-    for col, attr in zip(ACT_COLUMNS, ("directive", "question", "answer", "acknowledgement")):
+    for col, attr in zip(ACT_COLUMNS, _ACT_ATTRS):
         data[col] = np.array([getattr(a, attr) for a in acts], dtype="int64")
     data["evidence"] = evidence
     return pd.DataFrame(data, index=turns.index).astype({"role_adherence_violation": bool,

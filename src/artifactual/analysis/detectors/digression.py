@@ -28,7 +28,17 @@ input+output of a *different* task in the 175 Self-Instruct seed tasks (0.199; 0
 between two unrelated responses; the median for unrelated pairs is 0.04 and for an
 instruction and its own response 0.31). Turns shorter than ``min_words`` (5) words
 ("4", "Thanks!") are never flagged: their embeddings say little, and courtesy loops
-are the ``repetition_loop`` detector's business.
+are the ``courtesy_loop`` detector's business.
+
+**Applicability** (``requires=("task",)``): a conversation needs a task or goal
+statement: its ``specified_task`` / ``task``, or, in a task-oriented log where at least
+half the task-less conversations open with a user turn that clearly states a task
+(an imperative of a task verb, "I need / want / would like ...", "Could you write ...";
+:func:`artifactual.analysis.applicability.states_task`), that first user turn, which
+the audit passes as ``tasks``. Chit-chat without one is not audited for digression (its
+rate is None with the reason "no task or goal statement in this corpus"), never "the
+first turn is the task". Called directly, without a task, the first turn still stands
+in for it.
 
 A conversation is digressive (conversation column ``digression``; summary
 ``digression_rate``) when at least one of its turns is.
@@ -91,7 +101,7 @@ def _null_thresholds(emb: np.ndarray, turn_codes: np.ndarray, refs: np.ndarray,
     return out
 
 
-@detector("digression", needs=("embeddings",), scope="corpus")  # null: other tasks
+@detector("digression", needs=("embeddings",), scope="corpus", requires=("task",))  # null: other tasks
 def detect_digression(turns: pd.DataFrame, *, context: TextContext | None = None,
                       tasks: Mapping[str, str] | None = None,
                       threshold: float = DEFAULT_THRESHOLD,

@@ -18,6 +18,9 @@ speak in the conversation's turns.
 Output columns: ``impersonation`` (bool) and ``evidence`` (str: the first
 offending line, trimmed). With ``with_names=True`` also ``impersonated`` (str:
 the speaker or label impersonated, ``""`` when none).
+
+**Applicability:** every audited conversation (no requirement): a line labelled as
+another participant or role is checkable in any log.
 """
 
 from __future__ import annotations

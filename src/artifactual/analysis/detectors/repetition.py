@@ -1,37 +1,44 @@
-"""Repetition loops, per turn: near-duplicate turns and thank-you loops.
+"""Content repetition (detector ``"content_repetition"``) and the legacy ``"repetition_loop"``.
 
-A turn is compared (:func:`artifactual.analysis.similarity.text_similarity`,
-word 1-2-gram cosine) with the turn just before it and with the same speaker's
-previous turn; ``repetition_score`` is the larger similarity (NaN for a turn
-with nothing before it). The turn is a ``repetition`` when
+**content_repetition** (the default): a turn that repeats earlier content of its
+conversation in substance. Every turn is embedded once with MiniLM (shared
+:class:`.text.TextContext`); a turn is compared with every earlier turn of the same
+conversation (order by ``turn_index``) that also passes the length guard, and
+``repetition_similarity`` is the highest cosine (NaN when none is eligible). The turn is
+flagged when ``repetition_similarity >= threshold`` (default 0.9: the same content,
+give or take wording; MiniLM puts paraphrases of one request around 0.8-0.9 and
+different requests on one task well below). **Length guard:** both turns need at least
+``min_words`` (8) words, so short courtesy turns ("Thank you.", "Next request.") repeated
+are never content repetition; runs of them are the ``courtesy_loop`` detector's business.
+Output columns: ``content_repetition`` (bool), ``repetition_similarity`` (float),
+``evidence`` (the turn repeated, the similarity and both texts, trimmed).
+**Applicability:** every audited conversation.
 
-1. ``repetition_score >= threshold`` (default 0.9: the same wording, give or
-   take a few words; paraphrases are the digression detector's business); or
-2. it is the ``thanks_run``-th (default 3rd) or later courtesy-only turn in a
-   row: every sentence thanks, welcomes, says goodbye or offers more help, or is
-   an interjection of at most two words ("Great!"). One thank-you and one
-   you're-welcome are politeness; a third in a row is a loop.
-
-Turns are ordered by ``turn_index`` within each ``conversation_id``.
-
-Output columns: ``repetition`` (bool), ``repetition_score`` (float),
-``evidence`` (str): which turn is repeated, the similarity and the text; or
-the length of the thank-you run.
+**repetition_loop** (legacy, run only when named: ``default=False``): the surface
+word 1-2-gram cosine (:func:`artifactual.analysis.similarity.text_similarity`) with the
+previous turn and the same speaker's previous turn, flagged at ``threshold`` (0.9), plus
+the ``thanks_run``-th (3rd) courtesy-only turn in a row (:func:`is_courtesy`, a regex).
+It mixes courtesy loops with content repetition, which ``courtesy_loop`` and
+``content_repetition`` now report apart. Output columns: ``repetition`` (bool),
+``repetition_score`` (float), ``evidence``.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Any
 
 import pandas as pd
 
+import numpy as np
+
+from artifactual.analysis.detectors.common import ordered_conversations, require_columns
 from artifactual.analysis.registry import detector
 from artifactual.analysis.similarity import Profile, words
+from artifactual.analysis.text import TextContext, context_for
 from artifactual.errors import AnalysisError
 
-__all__ = ["detect_repetition", "is_courtesy"]
+__all__ = ["detect_repetition", "is_courtesy", "detect_content_repetition"]
 
 _COURTESY = re.compile(
     r"\b(thanks?|thank you|welcome|appreciat\w*|grateful|glad|pleasure|happy to (help|assist)|"
@@ -86,7 +93,7 @@ def _conversation(speakers: list[str], contents: list[str], threshold: float,
     return out
 
 
-@detector("repetition_loop")
+@detector("repetition_loop", default=False)  # legacy: courtesy_loop + content_repetition
 def detect_repetition(turns: pd.DataFrame, *, threshold: float = 0.9,
                       thanks_run: int = 3) -> pd.DataFrame:
     """Per turn: ``repetition``, ``repetition_score``, ``evidence`` (see the module docstring).
@@ -100,19 +107,10 @@ def detect_repetition(turns: pd.DataFrame, *, threshold: float = 0.9,
     n = len(turns)
     flags, scores, evidence = [False] * n, [math.nan] * n, [""] * n
     if n:
-        need = ("conversation_id", "turn_index", "speaker", "content")
-        missing = [c for c in need if c not in turns.columns]
-        if missing:
-            raise AnalysisError(f"turns table lacks column(s) {', '.join(missing)}",
-                                fix="build it with artifactual.analysis.tables.to_frames")
-        groups: dict[Any, list[int]] = {}
-        for pos, cid in enumerate(turns["conversation_id"].tolist()):
-            groups.setdefault(cid, []).append(pos)
-        order = turns["turn_index"].tolist()
+        require_columns(turns, ("conversation_id", "turn_index", "speaker", "content"))
         speakers = ["" if pd.isna(x) else str(x) for x in turns["speaker"].tolist()]
         contents = ["" if pd.isna(x) else str(x) for x in turns["content"].tolist()]
-        for positions in groups.values():
-            positions.sort(key=lambda q: order[q])  # stable: ties keep table order
+        for positions in ordered_conversations(turns):
             rows = _conversation([speakers[q] for q in positions], [contents[q] for q in positions],
                                  threshold, thanks_run)
             for q, (flag, score, ev) in zip(positions, rows):
@@ -120,3 +118,41 @@ def detect_repetition(turns: pd.DataFrame, *, threshold: float = 0.9,
     return pd.DataFrame({"repetition": pd.Series(flags, index=turns.index, dtype=bool),
                          "repetition_score": pd.Series(scores, index=turns.index, dtype="float64"),
                          "evidence": pd.Series(evidence, index=turns.index, dtype=object)})
+
+
+@detector("content_repetition", needs=("embeddings",))
+def detect_content_repetition(turns: pd.DataFrame, *, context: TextContext | None = None,
+                              threshold: float = 0.9, min_words: int = 8) -> pd.DataFrame:
+    """Per turn: ``content_repetition``, ``repetition_similarity`` and ``evidence``
+    (module docstring). Needs conversation_id, turn_index and content."""
+    if not 0.0 < threshold <= 1.0:
+        raise AnalysisError(f"content_repetition threshold must be in (0, 1], got {threshold}",
+                            fix="pass a cosine similarity such as 0.9")
+    n = len(turns)
+    flags, scores, evidence = [False] * n, [math.nan] * n, [""] * n
+    if n:
+        require_columns(turns, ("conversation_id", "turn_index", "content"))
+        ctx = context_for(turns, context, ("embeddings",))
+        emb = ctx.embeddings_for(turns.index)
+        texts = ["" if pd.isna(c) else str(c) for c in turns["content"]]
+        long_enough = [len(words(t)) >= min_words for t in texts]
+        order = turns["turn_index"].tolist()
+        for rows in ordered_conversations(turns):
+            seen: list[int] = []
+            for q in rows:
+                if not long_enough[q]:
+                    continue
+                if seen:
+                    sims = emb[seen] @ emb[q]
+                    k = int(np.argmax(sims))
+                    best, j = float(sims[k]), seen[k]
+                    scores[q] = best
+                    if best >= threshold:
+                        flags[q] = True
+                        evidence[q] = (f"repeats turn {order[j]} (cosine {best:.2f}): "
+                                       f'"{_snippet(texts[q])}" ~ "{_snippet(texts[j])}"')
+                seen.append(q)
+    return pd.DataFrame({
+        "content_repetition": pd.Series(flags, index=turns.index, dtype=bool),
+        "repetition_similarity": pd.Series(scores, index=turns.index, dtype="float64"),
+        "evidence": pd.Series(evidence, index=turns.index, dtype=object)})

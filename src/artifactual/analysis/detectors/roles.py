@@ -9,7 +9,16 @@ The rule, for a message of declared role *user*:
 An *assistant* message is the mirror image (``Instruction:`` flips it; neither
 ``Solution:`` nor the done token makes it an interruption). Turns of any other
 role get False / False. Markers are plain case-sensitive substrings and each
-list may hold variants (e.g. ``Solution&Action:``); any one counts.
+list may hold variants (e.g. ``Solution&Action:``); any one counts. With
+``Markers.anchored`` (an option; the paper's rule and inferred markers leave it off) a
+marker ending in a colon counts only at a line's start (after whitespace, ``>``, a bullet or markdown emphasis).
+
+**Applicability** (``requires=("role_markers",)``): the rule applies only to a corpus
+with a role-marker convention, inferred from the data (:mod:`.markers`: line-leading
+labels, closing phrases and done tokens that each role uses in most of its turns) or
+given (``--markers`` / ``markers=``). Without one, ``role_flip`` and ``interruption``
+are ``None`` in the summary with the reason "no role markers in this corpus". Within a
+corpus that has one, a conversation applies when it has a user or an assistant turn.
 
 Output columns: ``role_flip`` (bool), ``interruption`` (bool), ``evidence`` (str):
 the marker found, where, and the text around it; or the markers that are missing.
@@ -17,6 +26,7 @@ the marker found, where, and the text around it; or the markers that are missing
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +48,7 @@ class Markers(BaseModel):
     user_markers: list[str] = Field(default_factory=lambda: ["Instruction:"])
     assistant_markers: list[str] = Field(default_factory=lambda: ["Solution:"])
     done_tokens: list[str] = Field(default_factory=lambda: ["<CAMEL_TASK_DONE>"])
+    anchored: bool = False  # markers ending in ":" count only at a line's start
 
     @field_validator("user_markers", "assistant_markers", "done_tokens")
     @classmethod
@@ -61,9 +72,19 @@ def as_markers(value: Markers | Mapping[str, Any] | None) -> Markers:
                                 "lists of non-empty strings") from None
 
 
-def _first(content: str, markers: list[str]) -> tuple[str, int] | None:
+_LINE_START = r"(?:^|\n)[ \t>]*(?:[-*\u2022][ \t]+)?[*_]{0,2}"
+
+
+def _find(content: str, marker: str, anchored: bool) -> int:
+    if not (anchored and marker.endswith(":")):
+        return content.find(marker)
+    m = re.search(_LINE_START + "(" + re.escape(marker[:-1]) + r")[*_]{0,2}:", content)
+    return m.start(1) if m else -1
+
+
+def _first(content: str, markers: list[str], anchored: bool = False) -> tuple[str, int] | None:
     """The earliest marker found in ``content`` and its position, or None."""
-    hits = [(content.find(m), m) for m in markers]
+    hits = [(_find(content, m, anchored), m) for m in markers]
     found = [(pos, m) for pos, m in hits if pos >= 0]
     if not found:
         return None
@@ -88,17 +109,17 @@ def classify_message(role: str | None, content: str,
         other, own = mk.user_markers, mk.assistant_markers
     else:
         return False, False, ""
-    hit = _first(content, other)
+    hit = _first(content, other, mk.anchored)
     if hit is not None:
         m, pos = hit
         return True, False, (f'{role} turn contains "{m}" at char {pos}: '
                              f'"{_snippet(content, pos, len(m))}"')
-    if _first(content, own + mk.done_tokens) is None:
+    if _first(content, own + mk.done_tokens, mk.anchored) is None:
         return False, True, f"{role} turn has none of {'/'.join(own + mk.done_tokens)}"
     return False, False, ""
 
 
-@detector("role_flip")
+@detector("role_flip", requires=("role_markers",))
 def detect_role_flips(turns: pd.DataFrame, *,
                       markers: Markers | Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Per turn: ``role_flip``, ``interruption`` and ``evidence`` (needs role, content)."""
