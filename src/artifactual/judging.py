@@ -64,8 +64,12 @@ def _population(conversations: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, in
     """The conversations the judge may read, and how many were left out and why."""
     keep = conversations["n_turns"].fillna(0) > 0
     excluded = {"no_turns": int((~keep).sum())}
+    failed = pd.Series(False, index=conversations.index)
     if "format_failure" in conversations.columns:
-        failed = conversations["format_failure"].astype("boolean").fillna(False).astype(bool)
+        failed |= conversations["format_failure"].astype("boolean").fillna(False).astype(bool)
+    if "audited" in conversations.columns:  # the audit's own word for "not a format failure"
+        failed |= ~conversations["audited"].astype("boolean").fillna(True).astype(bool)
+    if "format_failure" in conversations.columns or "audited" in conversations.columns:
         excluded["format_failure"] = int((failed & keep).sum())
         keep &= ~failed
     return conversations[keep], excluded

@@ -108,3 +108,24 @@ def test_cli_judge_sample_needs_judge(tmp_path):
                                    "--judge", str(bad)])
     assert out.exit_code == 2 and "backend" in out.output
     assert not (tmp_path / "o").exists()  # checked before any audit work
+
+
+def test_judge_reads_the_audit_tables_and_skips_format_failures():
+    import pandas as pd
+
+    from artifactual.analysis.tables import to_frames
+    from artifactual.judging import _population, conversations_from_tables
+
+    empty = Conversation(id="empty", task="Nothing to see.")
+    broken = CONV.model_copy(update={"id": "broken"})
+    turns, conversations = to_frames([CONV, empty, broken])
+    conversations["format_failure"] = pd.array([False, False, True], dtype="boolean")
+    population, excluded = _population(conversations)
+    assert list(population["conversation_id"]) == ["garden"]
+    assert excluded == {"no_turns": 1, "format_failure": 1}
+    rebuilt = conversations_from_tables(turns, population)["garden"]
+    assert rebuilt.task == CONV.task
+    assert [(t.index, t.speaker, t.content) for t in rebuilt.turns] == \
+        [(t.index, t.speaker, t.content) for t in CONV.turns]
+    assert {s.name: s.role for s in rebuilt.speakers} == {"Homeowner": "user", "Gardener": "assistant"}
+    assert render_transcript(rebuilt) == render_transcript(CONV)
