@@ -74,12 +74,17 @@ def config(n: int, max_messages: int, max_tokens: int):
     })
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def size_args(ap: argparse.ArgumentParser) -> None:
+    """The workload options both role-play benchmarks take."""
     ap.add_argument("--dialogues", type=int, default=64)
     ap.add_argument("--max-messages", type=int, default=4)
     ap.add_argument("--max-tokens", type=int, default=48)
     ap.add_argument("--fixed-tokens", type=int, default=48)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    size_args(ap)
     ap.add_argument("--dtype", default="bfloat16")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
