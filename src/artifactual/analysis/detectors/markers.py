@@ -92,7 +92,7 @@ class MarkerInference:
 def _role_markers(own: Counter, other: Counter, n_own: int, n_other: int,
                   min_share: float, max_other: float) -> list[str]:
     out = []
-    for cand, k in own.most_common():
+    for cand, k in sorted(own.items(), key=lambda kv: (-kv[1], kv[0])):  # deterministic
         share = k / n_own
         other_share = other.get(cand, 0) / n_other if n_other else 0.0
         if share >= min_share and other_share <= max_other * share:
@@ -101,14 +101,19 @@ def _role_markers(own: Counter, other: Counter, n_own: int, n_other: int,
 
 
 def _done_tokens(rows: list[tuple[str, int, int, set[str]]]) -> list[str]:
-    """Done tokens: in >= 2 conversations, and only ever in a conversation's last 2 turns."""
+    """Done tokens: in >= 2 conversations, and only ever in a conversation's last 2 turns.
+    Forms with and without angle brackets pool their counts; every form found is kept."""
     convs: dict[str, set[str]] = {}
     late: dict[str, bool] = {}
+    forms: dict[str, set[str]] = {}
     for cid, pos, n, done in rows:
         for tok in done:
-            convs.setdefault(tok, set()).add(cid)
-            late[tok] = late.get(tok, True) and pos >= n - 2
-    return sorted(t for t, cs in convs.items() if len(cs) >= 2 and late[t])
+            core = tok.strip("<>")
+            forms.setdefault(core, set()).add(tok)
+            convs.setdefault(core, set()).add(cid)
+            late[core] = late.get(core, True) and pos >= n - 2
+    return sorted(f for core, cs in convs.items() if len(cs) >= 2 and late[core]
+                  for f in forms[core])
 
 
 def infer_markers(turns: pd.DataFrame, *, min_share: float = 0.2, max_other: float = 0.5,
@@ -143,8 +148,9 @@ def infer_markers(turns: pd.DataFrame, *, min_share: float = 0.2, max_other: flo
         mine = set(found[role]) | set(done_tokens)
         hit = sum(bool((labels | done) & mine) for labels, done in rows)
         coverage[role] = hit / len(rows) if rows else None
-    shares = {r: {c: round(k / n[r], 3) for c, k in counts[r].most_common(8)} for r in counts
-              if n[r]}
+    shares = {r: {c: round(k / n[r], 3) for c, k in
+                  sorted(counts[r].items(), key=lambda kv: (-kv[1], kv[0]))[:8]}
+              for r in counts if n[r]}
     ok = all(n[r] >= min_turns and found[r] and (coverage[r] or 0.0) >= min_coverage
              for r in per_role)
     if not ok:
