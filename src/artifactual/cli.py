@@ -121,8 +121,13 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
               None, "--judge-sample", min=1, metavar="N",
               help="with --judge: judge N conversations per artifact, stratified by the offline "
                    "flags, and estimate the flags' precision and recall (default: judge all)"),
+          markers: Optional[str] = typer.Option(
+              None, "--markers", metavar="JSON|FILE",
+              help="role-flip markers instead of inferring them: JSON (or a .json file) with "
+                   "user_markers, assistant_markers, done_tokens"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
+    given_markers = _markers_option(markers)
     judge_cfg = _judge_config(judge, judge_sample)
     if judge_cfg is not None and kind != "conversations":
         _fail(ArtifactualError(f"--judge reads conversations, not --kind {kind}",
@@ -143,7 +148,7 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
                                        progress=progress, speaker_pattern=speaker_pattern,
                                        column=column,
                                        detectors=names, compare_by=compare_by,
-                                       reference=reference, **scale)
+                                       reference=reference, markers=given_markers, **scale)
         result.write(out)
     except ArtifactualError as exc:
         _fail(exc)
@@ -210,6 +215,39 @@ def _print_judge(section: dict) -> None:
                           f"see the error rows in {section['judgments']}")
 
 
+def _markers_option(value: Optional[str]) -> Optional[dict]:
+    """``--markers``: inline JSON or a JSON file; None when not given."""
+    if value is None:
+        return None
+    text = Path(value).read_text(encoding="utf-8") if Path(value).is_file() else value
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(ArtifactualError(f"--markers is neither a JSON file nor JSON: {exc}",
+                               fix='pass e.g. \'{"assistant_markers": ["Solution&Action:"]}\''))
+    if not isinstance(data, dict):
+        _fail(ArtifactualError("--markers must be a JSON object",
+                               fix="give user_markers, assistant_markers and done_tokens lists"))
+    return data
+
+
+def _print_not_applicable(summary: dict) -> None:
+    """Detectors that did not apply (rates None) and why; the format failures."""
+    n, audited = summary.get("n_conversations"), summary.get("n_audited")
+    if n is not None and audited is not None and audited < n:
+        console.print(f"[yellow]{n - audited} of {n} conversation(s) could not be audited "
+                      f"(format failures); rates are over the other {audited}[/yellow]")
+    for line in render.termination_lines(summary):
+        console.print(line, markup=False, highlight=False)
+    for line in render.not_applicable_lines(summary):
+        console.print(line, markup=False, highlight=False)
+    mk = summary.get("markers") or {}
+    if mk.get("used"):
+        used = mk["used"]
+        console.print(f"[dim]role markers ({mk.get('source')}): user {used['user_markers']}, "
+                      f"assistant {used['assistant_markers']}, done {used['done_tokens']}[/dim]")
+
+
 def _fmt(v: object) -> str:
     if v is None:
         return "–"
@@ -234,8 +272,9 @@ def _print_comparison(comparison: pd.DataFrame) -> None:
 
 
 def _print_summary(summary: dict) -> None:
-    keys = ["n_conversations", "role_flip_rate", "interruption_rate", "impersonation_rate",
-            "role_adherence_violation_rate", "digression_rate", "mean_drift",
+    keys = ["n_conversations", "n_audited", "format_failure_rate", "role_flip_rate",
+            "interruption_rate", "impersonation_rate", "role_adherence_violation_rate",
+            "digression_rate", "mean_drift", "courtesy_loop_rate", "content_repetition_rate",
             "repetition_loop_rate", "mean_turns"]
     keys = [k for k in keys if k == "n_conversations" or summary.get(k) is not None]
     table = Table(title="Audit summary")
@@ -248,6 +287,7 @@ def _print_summary(summary: dict) -> None:
         reasons = ", ".join(f"{k}:{v}" for k, v in sorted((s.get("termination_reasons") or {}).items()))
         table.add_row(str(name), *[_fmt(s.get(k)) for k in keys], reasons)
     console.print(table)
+    _print_not_applicable(summary)
 
 
 def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool = False,
