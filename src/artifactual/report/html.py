@@ -289,6 +289,8 @@ def _overview(summary: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[tupl
               and k not in ("group_by", "compare_by")]
     if summary.get("detectors"):
         notes.insert(0, ("detectors", ", ".join(map(str, summary["detectors"]))))
+    notes += [(f"not applicable: {k}", str(why))  # rates None, with the reason
+              for k, why in (summary.get("not_applicable") or {}).items()]
     return cards, notes
 
 
