@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from artifactual import console as render
 from artifactual.errors import ArtifactualError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,21 +29,28 @@ err_console = Console(stderr=True)
 
 @contextmanager
 def _progress(quiet: bool) -> Iterator:
-    """Yields a ``(description, completed, total)`` callback drawing a rich bar."""
-    if quiet:
-        yield None
-        return
-    bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err_console, transient=False)
-    tasks: dict[str, int] = {}
-
-    def update(desc: str, done: int, total: int) -> None:
-        if desc not in tasks:
-            tasks[desc] = bars.add_task(desc, total=total)
-        bars.update(tasks[desc], completed=done, total=total)
-
-    with bars:
+    """Yields a ``(description, completed, total)`` callback: a rich bar on a terminal,
+    periodic plain lines in a non-TTY log."""
+    with render.progress(err_console, quiet=quiet) as update:
         yield update
+
+
+@contextmanager
+def _engine_output(log: Path, verbose: bool) -> Iterator:
+    """Engine logs (vLLM, Triton) go to ``log`` unless ``verbose``; a failure names it."""
+    try:
+        with render.engine_output(log, [console, err_console], verbose=verbose):
+            yield
+    except BaseException:
+        if not verbose and log.is_file() and log.stat().st_size:
+            err_console.print(f"engine messages: {log} (or run again with --verbose)",
+                              markup=False, highlight=False)
+        raise
+
+
+def _show(text: str) -> None:
+    """Print pre-laid-out plain text (tables from :mod:`artifactual.console`) as it is."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _fail(exc: ArtifactualError) -> None:
@@ -63,12 +69,15 @@ def generate(config: Path = typer.Argument(..., help="YAML experiment config"),
                       "local runtime; implies --ray"),
              actors: Optional[int] = typer.Option(None, "--actors", min=1,
                                                   help="Ray actors (engines); default: ray.actors"),
-             quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
+             quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
+             verbose: bool = typer.Option(False, "--verbose", "-v",
+                                          help="show the engine's own logs (default: OUT/engine.log)")
+             ) -> None:
     """Generate the records of CONFIG into OUT; resume when OUT exists."""
     import artifactual
 
     try:
-        with _progress(quiet) as progress:
+        with _progress(quiet) as progress, _engine_output(out / "engine.log", verbose):
             result = artifactual.generate(config, out, progress=progress, ray=ray,
                                           address=address, actors=actors, quiet=quiet)
     except ArtifactualError as exc:
@@ -189,24 +198,24 @@ def _judge_config(path: Optional[Path], sample: Optional[int]):
 def _ci(est: Optional[dict]) -> str:
     if est is None or est["ci_low"] is None:
         return ""
-    return f"[{est['ci_low']:.3f}, {est['ci_high']:.3f}]"
+    return f"[{render.fmt_number(est['ci_low'])}, {render.fmt_number(est['ci_high'])}]"
 
 
 def _print_judge(section: dict) -> None:
     """The judge's estimates per artifact, beside the offline flag rate."""
     sample = section["sample"] or "all"
-    table = Table(title=f"LLM judge: {section['model']} ({section['backend']}), {sample} "
-                        "conversation(s) per artifact")
-    for c in ("artifact", "measure", "estimate", "95% CI", "judged"):
-        table.add_column(c, justify="left" if c in ("artifact", "measure") else "right", no_wrap=True)
+    rows: list[list[str]] = []
     for name, a in section["artifacts"].items():
-        rows = [("offline rate", a["offline_rate"], None), ("judge prevalence", None, a["prevalence"]),
-                ("offline precision", None, a["precision"]), ("offline recall", None, a["recall"])]
-        for i, (measure, value, est) in enumerate(rows):
+        rows.append([f"{name} ({a['n_judged']} judged)"])
+        for measure, value, est in [("offline rate", a["offline_rate"], None),
+                                    ("judge prevalence", None, a["prevalence"]),
+                                    ("offline precision", None, a["precision"]),
+                                    ("offline recall", None, a["recall"])]:
             value = est["estimate"] if est is not None else value
-            table.add_row(name if i == 0 else "", measure, _fmt(value), _ci(est),
-                          str(a["n_judged"]) if i == 0 else "")
-    console.print(table)
+            rows.append([f"  {measure}", render.fmt_number(value), _ci(est) or "-"])
+    _show(render.grid(["artifact", "estimate", "95% CI"], rows, width=render.terminal_width(),
+                      title=f"LLM judge: {section['model']} ({section['backend']}), {sample} "
+                            "conversation(s) per artifact"))
     for name, a in section["artifacts"].items():
         for note in a["notes"]:
             console.print(f"  [dim]{name}: {note}[/dim]")
@@ -257,36 +266,16 @@ def _fmt(v: object) -> str:
 
 
 def _print_comparison(comparison: pd.DataFrame) -> None:
-    """The audit's group comparison: estimate [95% CI], effect size and Holm p per metric."""
+    """The audit's group comparison: per metric, estimate, 95% CI, effect and Holm p."""
     by = comparison["group_by"].iloc[0] if len(comparison) else ""
-    table = Table(title=f"Comparison by {by} (effect vs reference; Holm-corrected p)")
-    for c in ("metric", "group", "n", "estimate [95% CI]", "effect", "p_holm"):
-        table.add_column(c, justify="left" if c in ("metric", "group") else "right")
-    for r in comparison.to_dict("records"):
-        missing = r["effect_size"] != r["effect_size"]  # NaN: the reference group
-        table.add_row(str(r["metric"]), str(r["group"]), str(r["n"]),
-                      f"{r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
-                      "ref" if missing else f"{r['effect_size']:+.3f} {r['effect_kind']}",
-                      "" if missing else _fmt(r["p_holm"]))
-    console.print(table)
+    _show(render.comparison_table(comparison, width=render.terminal_width(),
+                                  title=f"Comparison by {by} (effect and Holm-corrected p "
+                                        "against the reference; * p < 0.05)"))
 
 
 def _print_summary(summary: dict) -> None:
-    keys = ["n_conversations", "n_audited", "format_failure_rate", "role_flip_rate",
-            "interruption_rate", "impersonation_rate", "role_adherence_violation_rate",
-            "digression_rate", "mean_drift", "courtesy_loop_rate", "content_repetition_rate",
-            "repetition_loop_rate", "mean_turns"]
-    keys = [k for k in keys if k == "n_conversations" or summary.get(k) is not None]
-    table = Table(title="Audit summary")
-    table.add_column("group")
-    for k in keys:
-        table.add_column(k, justify="right")
-    table.add_column("termination_reasons")
-    rows = [("all", summary)] + sorted((summary.get("groups") or {}).items())
-    for name, s in rows:
-        reasons = ", ".join(f"{k}:{v}" for k, v in sorted((s.get("termination_reasons") or {}).items()))
-        table.add_row(str(name), *[_fmt(s.get(k)) for k in keys], reasons)
-    console.print(table)
+    """Metrics that apply, as rows; then format failures, endings and what did not apply."""
+    _show(render.summary_table(summary, width=render.terminal_width()))
     _print_not_applicable(summary)
 
 
@@ -310,19 +299,22 @@ def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool
         result.write(out)
     except ArtifactualError as exc:
         _fail(exc)
-    table = Table(title=f"{result.kind}: estimates with 95% CIs"
-                  + (" (effect vs reference, Holm p)" if "p_holm" in result.comparison else ""))
-    cols = [c for c in ("metric", "group", "n", "estimate", "ci_low", "ci_high", "effect_size",
-                        "p_holm") if c in result.comparison.columns]
-    for c in cols:
-        table.add_column(c, justify="left" if c in ("metric", "group") else "right",
-                         overflow="fold")
-    for row in result.comparison.head(60).to_dict("records"):
-        table.add_row(*[_fmt(None if isinstance(row[c], float) and row[c] != row[c] else row[c])
-                        for c in cols])
-    console.print(table)
-    if len(result.comparison) > 60:
-        console.print(f"... {len(result.comparison) - 60} more rows in {out / 'comparison.parquet'}")
+    shown = 40
+    title = f"{result.kind}: estimates with 95% CIs" + (
+        " (effect and Holm-corrected p against the reference; * p < 0.05)"
+        if "p_holm" in result.comparison else "")
+    _show(render.comparison_table(result.comparison, width=render.terminal_width(), title=title,
+                                  max_metrics=shown))
+    n_metrics = result.comparison["metric"].nunique() if len(result.comparison) else 0
+    if n_metrics > shown:
+        console.print(f"... {n_metrics - shown} more metrics in {out / 'comparison.parquet'}",
+                      markup=False, highlight=False)
+    ratios = (getattr(result, "summary", None) or {}).get("length_ratio") or {}
+    if ratios:
+        ref = result.summary.get("reference")
+        console.print(f"length ratio (words / {ref}'s words, median over pairs): "
+                      + ", ".join(f"{g} {r:.2f}" for g, r in ratios.items()),
+                      markup=False, highlight=False)
     if len(result.errors):
         err_console.print(f"[yellow]{len(result.errors)} input problem(s)[/yellow]; see "
                           f"{out / 'errors.parquet'}")
@@ -402,26 +394,27 @@ def runs_show(run_dir: Path = typer.Argument(..., help="a run directory (generat
     console.print(f"status {info['status']}; {info['n_records']} records, {info['n_errors']} errors; "
                   f"created {info['created_at']}, finished {_fmt(info['finished_at'])}")
     cost = info["cost"] or {}
-    usage = Table(title="Tokens per model")
-    for col in ("model", "prompt_tokens", "completion_tokens", "cost"):
-        usage.add_column(col, justify="left" if col == "model" else "right")
+    rows = []
     for model, u in sorted(info["usage"].items()):
         c = (cost.get("per_model") or {}).get(model)
-        usage.add_row(model, str(u.get("prompt_tokens", 0)), str(u.get("completion_tokens", 0)),
-                      f"{c['total']:.6f} {cost.get('currency') or ''}".strip() if c else "–")
-    console.print(usage)
+        rows.append([model, str(u.get("prompt_tokens", 0)), str(u.get("completion_tokens", 0)),
+                     f"{c['total']:.6f} {cost.get('currency') or ''}".strip() if c else "-"])
+    width = render.terminal_width()
+    _show(render.grid(["model", "prompt tokens", "completion tokens", "cost"], rows, width=width,
+                      title="Tokens per model"))
     if cost:
         console.print(f"total cost: {cost.get('total', 0):.6f} {cost.get('currency') or ''}".rstrip()
                       + (f" (no price for {', '.join(cost['unpriced'])})" if cost.get("unpriced") else ""))
-    sessions = Table(title="Sessions (one per generate call)")
-    keys = ["dialogues_generated", "dialogues_skipped", "requests_sent", "requests_cached",
-            "completion_tokens", "seconds"]
-    for k in ["#", "backend", "generated", "skipped", "sent", "cached", "new tokens", "seconds", "retries"]:
-        sessions.add_column(k, justify="right")
-    for i, sess in enumerate(info["sessions"]):
-        sessions.add_row(str(i), str(sess.get("backend", "–")), *[_fmt(sess.get(k)) for k in keys],
-                         _fmt((sess.get("backend_stats") or {}).get("retries")))
-    console.print(sessions)
+    keys = [("dialogues_generated", "generated"), ("dialogues_skipped", "skipped"),
+            ("requests_sent", "requests sent"), ("requests_cached", "requests cached"),
+            ("completion_tokens", "new tokens"), ("seconds", "seconds")]
+    sessions = info["sessions"]
+    rows = [["backend", *[str(x.get("backend", "-")) for x in sessions]]]
+    rows += [[label, *[render.fmt_number(x.get(k)) for x in sessions]] for k, label in keys]
+    rows.append(["retries", *[render.fmt_number((x.get("backend_stats") or {}).get("retries"))
+                              for x in sessions]])
+    _show(render.grid(["session", *[f"#{i}" for i in range(len(sessions))]], rows, width=width,
+                      title="Sessions (one per generate call)"))
 
 
 @app.command()
@@ -441,16 +434,19 @@ def train(config: Path = typer.Argument(..., help="training config (configs/trai
     except ArtifactualError as exc:
         _fail(exc)
     summary = result.metrics["summary"]
-    table = Table(title=f"{result.metrics['name']}: mean [95% CI] over {len(result.metrics['seeds'])} seeds")
     groups = list(summary["groups"])
     gap = (summary.get("gap") or {}).get("metrics") or {}
-    for col in ["metric", *groups, *(["gap (first - last)"] if gap else [])]:
-        table.add_column(col, justify="left" if col == "metric" else "right")
-    cell = lambda s: f"{_fmt(s['mean'])} [{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}]"  # noqa: E731
+    cols = [*groups, *(["gap (first - last)"] if gap else [])]
+    rows: list[list[str]] = []
     for m in summary["groups"][groups[0]]:
-        table.add_row(m, *[cell(summary["groups"][g][m]) for g in groups],
-                      *([cell(gap[m]) if m in gap else "–"] if gap else []))
-    console.print(table)
+        stats = [summary["groups"][g][m] for g in groups] + ([gap.get(m)] if gap else [])
+        rows.append([m])
+        rows.append(["  mean", *[render.fmt_number(x["mean"]) if x else "-" for x in stats]])
+        rows.append(["  95% CI", *[f"[{render.fmt_number(x['ci_low'])}, {render.fmt_number(x['ci_high'])}]"
+                                   if x else "-" for x in stats]])
+    _show(render.grid(["metric", *cols], rows, width=render.terminal_width(),
+                      title=f"{result.metrics['name']}: mean [95% CI] over "
+                            f"{len(result.metrics['seeds'])} seeds"))
     console.print(f"wrote {out}")
 
 
