@@ -18,6 +18,10 @@ detector on the same conversations. It returns an :class:`Applicability`:
   - ``"declared_roles"`` (``role_adherence``): the conversation has a turn of a declared
     user and a turn of a declared assistant.
 
+* ``runs_on``: the conversations a detector reads: ``applies`` for conversation-scope
+  detectors; every audited conversation for a corpus-scope one (``digression``: its null
+  thresholds compare with the other conversations' tasks, as before), whose findings
+  are then kept for ``applies`` only.
 * ``not_applicable``: ``{detector or flag: reason}`` for each detector that applies to no
   audited conversation; its rates are then None in the summary.
 * ``n_applicable``: detector -> conversations it runs on.
@@ -35,7 +39,7 @@ import pandas as pd
 
 from artifactual.analysis.detectors.markers import infer_markers
 from artifactual.analysis.detectors.roles import Markers, as_markers
-from artifactual.analysis.registry import detector_requires, run_detector
+from artifactual.analysis.registry import detector_requires, detector_scope, run_detector
 from artifactual.analysis.tables import empty_turns
 
 __all__ = ["Applicability", "resolve", "states_task", "flag_columns", "TASK_SHARE"]
@@ -59,6 +63,7 @@ class Applicability:
     """Where each detector of one audit applies (module docstring)."""
 
     applies: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    runs_on: dict[str, frozenset[str] | None] = field(default_factory=dict)
     not_applicable: dict[str, str] = field(default_factory=dict)
     n_applicable: dict[str, int] = field(default_factory=dict)
     markers: dict[str, Any] | None = None
@@ -162,6 +167,8 @@ def resolve(detectors: Sequence[str], turns: pd.DataFrame, conversations: pd.Dat
                 reason = reason or NO_ROLES
         out.n_applicable[name] = len(keep)
         out.applies[name] = None if len(keep) == len(ids) else frozenset(keep)
+        out.runs_on[name] = out.applies[name] if detector_scope(name) != "corpus" else (
+            None if len(ok) == len(ids) else frozenset(ok))
         if not keep:
             why = reason or empty
             out.not_applicable[name] = why

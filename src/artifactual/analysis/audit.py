@@ -307,21 +307,25 @@ def run_detectors(plan: AuditPlan, turns: pd.DataFrame, context: TextContext | N
                   progress: ProgressFn | None = None) -> dict[str, pd.DataFrame]:
     """Each detector of ``names`` (default: the plan's) on ``turns`` with the plan's
     parameters; those with ``needs`` get ``context`` (when not None). Where
-    ``plan.applicability`` restricts a detector, it runs on the turns of the
-    conversations it applies to only (module docstring)."""
+    ``plan.applicability`` restricts a detector, it reads the turns of its ``runs_on``
+    conversations and reports on those it applies to only (module docstring)."""
     names = plan.detectors if names is None else list(names)
-    applies = plan.applicability.applies if plan.applicability is not None else {}
+    app = plan.applicability
     frames: dict[str, pd.DataFrame] = {}
+    ids = turns["conversation_id"].astype(str)
     for i, name in enumerate(names, 1):
         kwargs = plan.params.get(name, {})
         if detector_needs(name) and context is not None:
             kwargs = {"context": context, **kwargs}
-        keep = applies.get(name)
+        reads, keep = (app.runs_on.get(name), app.applies.get(name)) if app else (None, None)
         if keep is None:
             frames[name] = run_detector(name, turns, **kwargs)
-        else:
-            part = turns[turns["conversation_id"].astype(str).isin(keep).to_numpy(dtype=bool)]
-            frames[name] = _nullable(run_detector(name, part, **kwargs), turns.index)
+            continue
+        part = turns if reads is None else turns[ids.isin(reads).to_numpy(dtype=bool)]
+        out = run_detector(name, part, **kwargs)
+        if reads != keep:  # read more conversations than it reports on
+            out = out[ids.loc[out.index].isin(keep).to_numpy(dtype=bool)]
+        frames[name] = _nullable(out, turns.index)
         if progress is not None:
             progress("detect", i, len(names))
     return frames
