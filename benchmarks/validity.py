@@ -1,6 +1,6 @@
 """Detector validity: precision / recall / F1 of every conversation-detector flag.
 
-    .venv/bin/python benchmarks/validity.py [--shared ../shared] [--bases 30]
+    .venv/bin/python benchmarks/validity.py [--shared ../shared] [--bases 20]
         [--json benchmarks/results/validity.json] [--boot 1000] [--seed 0] [--quiet]
 
 Prints three tables, each figure with a 95% CI and the issue's target beside it:
@@ -10,7 +10,10 @@ Prints three tables, each figure with a 95% CI and the issue's target beside it:
     conversation level; target precision >= 0.8;
 (b) controlled injections into clean bases (human task-oriented and chit-chat dialogues,
     GPT-4 SPP transcripts read as clean, CAMEL-convention dialogues written for this
-    project), pooled over the bases; targets precision >= 0.8 and recall >= 0.8;
+    project), pooled over the bases; targets precision >= 0.8 and recall >= 0.8. Turn
+    level: the injected turns are the positives, every untouched turn a negative;
+    conversation level: the injected copies are the positives, the same bases audited
+    without injection the negatives;
 (c) human dialogues (``benchmarks/data/human``): share of conversations flagged (Wilson
     CI); targets <= 2% for role flip / interruption / impersonation / role adherence and
     <= 5% for digression where a goal is stated.
@@ -126,14 +129,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         results = [(g, H.audit_set(g, artifactual.audit, say)) for g in labelled]
         rates: list[dict[str, Any]] = []
+        clean: dict[str, Any] = {g.name: r for g, r in results if g.name == "spp_gpt4"}
         for name, path in human.items():
             say(f"audit {name}")
-            rates += H.rate_rows(name, artifactual.audit(str(path)))
+            clean[name.split(" ")[0]] = result = artifactual.audit(str(path))
+            rates += H.rate_rows(name, result)
         inj_results = [(g, H.audit_set(g, artifactual.audit, say)) for g in injected]
 
     kw = {"n_boot": args.boot, "seed": args.seed}
     lab_units = H.score_units(results)
     inj_units = H.score_units(inj_results)
+    inj_units += [u for g in injected if g.meta["family"] in clean
+                  for u in H.clean_negatives(g, clean[g.meta["family"]])]
     artifact_of = {g.name: g.meta["artifact"] for g in injected}
     family_of = {g.name: g.meta["family"] for g in injected}
     out = {
@@ -175,24 +182,72 @@ def render(fig: dict[str, Any], by_base: bool = False) -> str:
     return "\n\n".join(parts)
 
 
+def _md_est(est: dict[str, Any]) -> str:
+    if est["value"] is None:
+        return "—"
+    if est["low"] is None:
+        return f"{est['value']:.2f}"
+    return f"{est['value']:.2f} [{est['low']:.2f}–{est['high']:.2f}]"
+
+
+def markdown(fig: dict[str, Any]) -> str:
+    """The tables as Markdown (for docs/detectors.md)."""
+    out: list[str] = []
+    for title, rows, keys, rec in (("Labelled real logs", fig["labelled"], ["set", "label"], False),
+                                   ("Injections (pooled over bases)", fig["injections"],
+                                    ["artifact"], True)):
+        out += [f"**{title}**", "",
+                "| " + " | ".join([*keys, "flag", "level", "n", "pos", "flagged", "precision",
+                                   "P≥0.8", "recall", *(["R≥0.8"] if rec else []), "F1"]) + " |",
+                "|" + "---|" * (len(keys) + 9 + rec)]
+        for r in sorted(rows, key=lambda r: tuple(str(r[k]) for k in (*keys, "flag", "level"))):
+            if r["n"] == 0:
+                continue
+            out.append("| " + " | ".join([*(str(r[k]) for k in keys), f"`{r['flag']}`",
+                                          r["level"], str(r["n"]), str(r["n_positive"]),
+                                          str(r["n_flagged"]), _md_est(r["precision"]),
+                                          r["precision_verdict"], _md_est(r["recall"]),
+                                          *([r["recall_verdict"]] if rec else []),
+                                          _md_est(r["f1"])]) + " |")
+        out.append("")
+    out += ["**Human dialogues and clean role-play: share of conversations flagged**", "",
+            "| set | flag | n | flagged | rate [95% CI] | target | verdict |",
+            "|---|---|---|---|---|---|---|"]
+    for r in fig["human"]:
+        na = r["reason"] or r["n"] == 0
+        rate = f"n/a: {r['reason'] or 'none audited'}" if na else _md_est(r["rate"])
+        target = "—" if r["target_max"] is None else f"≤ {r['target_max']:.0%}"
+        out.append(f"| {r['set']} | `{r['flag']}` | {r['n']} | {'—' if na else r['flagged']} | "
+                   f"{rate} | {target} | {r['verdict']} |")
+    return "\n".join(out) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse options, run, print the tables, write the JSON."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"),
                     help="folder with labels/ and data/ (default ../shared)")
-    ap.add_argument("--bases", type=int, default=30, help="clean bases per family to inject")
+    ap.add_argument("--bases", type=int, default=20, help="clean bases per family to inject")
     ap.add_argument("--boot", type=int, default=1000, help="bootstrap resamples")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "validity.json"))
     ap.add_argument("--by-base", action="store_true", help="also print injections per base")
+    ap.add_argument("--markdown", help="also write the tables as Markdown to this file")
+    ap.add_argument("--from-json", help="render a previous run's JSON instead of running")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
-    fig = run(args)
+    if args.from_json:
+        fig = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+    else:
+        fig = run(args)
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(fig, indent=1) + "\n", encoding="utf-8")
     print(render(fig, args.by_base))
-    path = Path(args.json)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(fig, indent=1) + "\n", encoding="utf-8")
-    print(f"figures written to {path}")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(fig), encoding="utf-8")
+    if not args.from_json:
+        print(f"figures written to {args.json}")
     return 0
 
 

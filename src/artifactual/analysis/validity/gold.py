@@ -7,7 +7,8 @@ true for that turn) where the set is labelled per turn, and per conversation
 is unknown for this set (not negative) and is not scored. Gold label names are the ones of
 ``../shared/labels/README.md``: ``role_flip``, ``off_task``, ``courtesy``, ``impersonation``,
 ``repetition``, ``malformed``, plus ``courtesy_loop`` (a run of >= 3 consecutive courtesy
-turns, derived) and ``off_task_loose`` (SPP: off-task or courtesy-only content).
+turns, derived), ``off_task_loose`` (SPP: off-task or courtesy-only content) and
+``no_final_answer`` (SPP: the transcript gives no final answer).
 
 Loaders: :func:`load_spp_digression`, :func:`load_smollm2`, :func:`from_injections`.
 """
@@ -93,8 +94,10 @@ def load_spp_digression(shared: Path) -> GoldSet:
         labels = {"off_task"} if row["digression"] else set()
         if row["digression_loose"]:
             labels.add("off_task_loose")
+        if row.get("final_answer_given") is False:
+            labels.add("no_final_answer")
         convs[cid] = frozenset(labels)
-    return GoldSet("spp_gpt4", [data], ("off_task", "off_task_loose"), convs,
+    return GoldSet("spp_gpt4", [data], ("off_task", "off_task_loose", "no_final_answer"), convs,
                    description="60 GPT-4 SPP logic-grid transcripts, conversation-level labels")
 
 

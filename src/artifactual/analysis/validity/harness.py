@@ -5,7 +5,8 @@ Three kinds of evidence (see ``benchmarks/validity.py`` and ``docs/detectors.md`
 - labelled real logs (:mod:`.gold` loaders) -> precision / recall / F1;
 - controlled injections (:mod:`.inject`) into clean bases, one corpus per (base family,
   artifact), so a corpus-relative threshold sees each task once -> recall at the injected
-  turns, false positives on the untouched ones;
+  turns, false positives on the untouched ones; at conversation level the negatives are
+  the same bases audited without the injection (:func:`clean_negatives`);
 - human dialogues -> share of conversations flagged (every role flip there is false).
 
 Audits run on files written to a scratch folder in the project's own records format
@@ -29,7 +30,7 @@ from artifactual.analysis.validity.score import Units, collect, flag_rates
 from artifactual.readers import ErrorLog, read
 from artifactual.records import Conversation
 
-__all__ = ["load_conversations", "with_goal", "write_records", "injection_sets", "audit_set",
+__all__ = ["clean_negatives", "load_conversations", "with_goal", "write_records", "injection_sets", "audit_set",
            "score_units", "pooled_rows", "rate_rows", "donor_turns", "FAMILY_ARTIFACTS"]
 
 Progress = Callable[[str], None]
@@ -98,6 +99,14 @@ def audit_set(gold: GoldSet, audit: Callable[..., Any], progress: Progress | Non
 def score_units(results: Iterable[tuple[GoldSet, Any]]) -> list[Units]:
     """All units of every (set, audit result)."""
     return [u for gold, result in results for u in collect(result, gold)]
+
+
+def clean_negatives(gold: GoldSet, clean_result: Any) -> list[Units]:
+    """Conversation-level negatives for an injected set: its bases as audited *without* the
+    injection (the injected corpus itself has no negative conversation)."""
+    bases = {cid.rsplit("#", 1)[0] for cid in gold.conversations}
+    negatives = GoldSet(gold.name, gold.paths, gold.labels, {b: frozenset() for b in sorted(bases)})
+    return [u for u in collect(clean_result, negatives) if u.level == "conversation"]
 
 
 def _verdict(est: float | None, target: float, higher: bool = True) -> str:

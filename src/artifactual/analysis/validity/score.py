@@ -2,7 +2,8 @@
 
 Flags are read from the audit's tables: every boolean column of ``turns`` that is not a
 base column (:data:`~artifactual.analysis.tables.TURN_COLUMNS`) is a turn flag, and every
-boolean column of ``conversations`` beyond the base columns is a conversation flag. A
+boolean column of ``conversations`` beyond the base columns (and ``audited``) is a
+conversation flag. A
 missing value (<NA>) means the flag does not apply to that turn or conversation; such
 units are left out and counted. A flag whose summary rate is ``None`` does not apply to
 the corpus; the reason is looked up in ``summary["not_applicable"]``.
@@ -32,10 +33,13 @@ GOLD_TO_FLAGS: dict[str, tuple[str, ...]] = {
     "impersonation": ("impersonation",),
     "off_task": ("digression",),
     "off_task_loose": ("digression",),
+    "courtesy": ("courtesy_only",),
     "courtesy_loop": ("courtesy_loop", "repetition"),
     "repetition": ("content_repetition", "repetition"),
-    "malformed": ("format_failure", "truncated"),
+    "malformed": ("format_failure",),
+    "no_final_answer": ("format_failure",),
 }
+NOT_FLAGS = frozenset({"audited"})  # boolean columns that are bookkeeping, not findings
 
 
 @dataclass
@@ -54,7 +58,8 @@ class Units:
 
 
 def _bool_flags(frame: pd.DataFrame, base: Mapping[str, str]) -> list[str]:
-    return [c for c in frame.columns if c not in base and pd.api.types.is_bool_dtype(frame[c])]
+    return [c for c in frame.columns if c not in base and c not in NOT_FLAGS
+            and pd.api.types.is_bool_dtype(frame[c])]
 
 
 def flag_columns(turns: pd.DataFrame, conversations: pd.DataFrame) -> tuple[list[str], list[str]]:
