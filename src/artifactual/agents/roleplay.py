@@ -4,6 +4,15 @@ The session is a small state machine: an optional task-specifier step, then
 user and assistant turns alternate until a termination rule fires. Each step
 exposes one :class:`ChatRequest`; the scheduler batches the steps of many
 sessions into one engine call.
+
+A strategy can enforce the convention instead of only asking for it, with optional
+macros in its template (see ``camel-prefix.j2`` and ``camel-constrained.j2``):
+
+- ``user_prefix`` / ``assistant_prefix``: the reply is begun with this marker (e.g.
+  ``Instruction:``) as a final assistant message that the engine continues; the stored
+  turn is the prefix plus the continuation, and ``meta["prefix"]`` holds the prefix.
+- ``user_regex`` / ``assistant_regex``: the reply must match this regex (constrained
+  decoding); ``meta["constrained"]`` is True.
 """
 
 from __future__ import annotations
@@ -16,7 +25,16 @@ from artifactual.agents.termination import Termination, TurnView
 from artifactual.generation.backends.base import ChatRequest, ChatResult
 from artifactual.records import Conversation, Sampling, Speaker, Turn, Usage
 
-__all__ = ["RolePlayTask", "RolePlaySession"]
+__all__ = ["RolePlayTask", "RolePlaySession", "join_prefix"]
+
+
+def join_prefix(prefix: str, continuation: str) -> str:
+    """The reply as stored: the forced prefix, then the model's continuation (one space
+    between them unless the continuation starts with whitespace)."""
+    rest = continuation.rstrip()
+    if rest and not rest[0].isspace():
+        rest = " " + rest
+    return (prefix + rest).strip()
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,15 @@ class RolePlaySession:
             return self.turns[-self.history_window:]
         return self.turns
 
+    def _enforced(self, side: str) -> tuple[str | None, str | None]:
+        """The strategy's (prefix, regex) for a user or assistant reply (None: not used)."""
+        if side not in ("user", "assistant"):
+            return None, None
+        v = self._vars()
+        prefix = self.strategy.render_optional(f"{side}_prefix", **v)
+        regex = self.strategy.render_optional(f"{side}_regex", **v)
+        return prefix or None, regex or None
+
     def _messages(self, side: str) -> list[dict[str, str]]:
         v = self._vars()
         if side == "specify":
@@ -83,7 +110,12 @@ class RolePlaySession:
         if self.done:
             return None
         sampling = self.sampling.model_copy(update={"seed": derive_seed(self.seed, self.id, self._step)})
-        return ChatRequest(messages=self._messages(self.phase), sampling=sampling, tag=self.id)
+        messages = self._messages(self.phase)
+        prefix, regex = self._enforced(self.phase)
+        if prefix:
+            messages.append({"role": "assistant", "content": prefix})
+        return ChatRequest(messages=messages, sampling=sampling, tag=self.id, guided_regex=regex,
+                           continue_final=bool(prefix))
 
     def apply(self, result: ChatResult) -> None:
         """Take the engine's answer for the pending step and advance."""
@@ -101,10 +133,16 @@ class RolePlaySession:
             return
         role = self.phase
         name = self.task.user_role if role == "user" else self.task.assistant_role
-        self.turns.append(Turn(index=len(self.turns), speaker=name, content=text, meta={
-            "role": role, "prompt_tokens": result.prompt_tokens,
-            "completion_tokens": result.completion_tokens, "finish_reason": result.finish_reason,
-            "latency_s": result.latency_s, "cached": result.cached}))
+        prefix, regex = self._enforced(role)
+        meta = {"role": role, "prompt_tokens": result.prompt_tokens,
+                "completion_tokens": result.completion_tokens, "finish_reason": result.finish_reason,
+                "latency_s": result.latency_s, "cached": result.cached}
+        if prefix:
+            text = join_prefix(prefix, result.text)
+            meta["prefix"] = prefix
+        if regex:
+            meta["constrained"] = True
+        self.turns.append(Turn(index=len(self.turns), speaker=name, content=text, meta=meta))
         views = [TurnView(t.meta["role"], t.content) for t in self.turns]
         reason = self.termination.check(views, None)
         if reason:

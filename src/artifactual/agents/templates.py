@@ -1,7 +1,9 @@
 """Prompting strategies: one Jinja2 template file per strategy, addressed by name.
 
-A strategy file defines macros (e.g. ``assistant_system``, ``user_system``). Its
-name and the sha256 of its text go into every record's provenance.
+A strategy file defines macros (e.g. ``assistant_system``, ``user_system``); optional
+macros switch features on (role-play: ``user_prefix`` / ``assistant_prefix`` start each
+reply with a marker the model continues, ``user_regex`` / ``assistant_regex`` constrain it).
+Its name and the sha256 of its text go into every record's provenance.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import jinja2.nodes
 
 from artifactual.errors import ConfigError
 from artifactual.records import sha256_text
@@ -34,6 +37,14 @@ class Strategy:
     def sha256(self) -> str:
         return sha256_text(self.text)
 
+    def has(self, macro: str) -> bool:
+        """Whether the template defines ``macro`` (optional macros switch features on)."""
+        return macro in _macros(self.text)
+
+    def render_optional(self, macro: str, **variables: object) -> str | None:
+        """``render(macro)`` when the template defines it, else None."""
+        return self.render(macro, **variables) if self.has(macro) else None
+
     def render(self, macro: str, **variables: object) -> str:
         try:
             module = _ENV.from_string(self.text).make_module(dict(variables))
@@ -49,6 +60,14 @@ class Strategy:
         except jinja2.TemplateError as exc:
             raise ConfigError(f"template error in macro {macro!r}: {exc}", where=self.path,
                               fix="check the variables the template uses") from exc
+
+
+@lru_cache(maxsize=64)
+def _macros(text: str) -> frozenset[str]:
+    try:
+        return frozenset(m.name for m in _ENV.parse(text).find_all(jinja2.nodes.Macro))
+    except jinja2.TemplateSyntaxError:
+        return frozenset()  # render() reports the syntax error with its fix
 
 
 def _dirs(extra: str | Path | None) -> list[Path]:

@@ -23,6 +23,11 @@ class ChatRequest(BaseModel):
     messages: list[dict[str, str]]
     sampling: Sampling = Field(default_factory=Sampling)
     guided_choice: list[str] | None = None
+    # constrained decoding: the reply must match this regex (vLLM structured outputs)
+    guided_regex: str | None = None
+    # response prefix: the last message is the assistant's reply begun; the engine continues
+    # it (no new generation prompt), and the result text is the continuation only
+    continue_final: bool = False
     # constrained decoding: the reply must be JSON matching this schema (vLLM structured
     # outputs; an OpenAI-compatible server's response_format)
     json_schema: dict[str, Any] | None = None
@@ -44,7 +49,8 @@ class ChatResult(BaseModel):
 
 
 def request_key(model: str, request: ChatRequest) -> str:
-    """Stable hash of everything that determines a result (model, messages, sampling)."""
+    """Stable hash of everything that determines a result (model, messages, sampling,
+    decoding constraints)."""
     payload = {
         "model": model,
         "messages": request.messages,
@@ -53,6 +59,11 @@ def request_key(model: str, request: ChatRequest) -> str:
     }
     if request.json_schema is not None:  # only when set: older cache keys stay valid
         payload["json_schema"] = request.json_schema
+    # only when set, so the keys (and caches) of runs without them stay as they were
+    if request.guided_regex is not None:
+        payload["guided_regex"] = request.guided_regex
+    if request.continue_final:
+        payload["continue_final"] = True
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

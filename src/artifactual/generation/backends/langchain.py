@@ -20,7 +20,8 @@ from typing import Any, Callable
 
 from artifactual.errors import BackendError
 from artifactual.generation.backends.base import ChatRequest, ChatResult
-from artifactual.generation.backends.openai import OpenAIOptions, context_full, read_api_key, scrub
+from artifactual.generation.backends.openai import (OpenAIOptions, context_full, read_api_key, scrub,
+                                                    vllm_extra_body)
 
 __all__ = ["LangChainBackend", "chat_openai", "to_langchain_messages", "vllm_guided_choice"]
 
@@ -67,12 +68,19 @@ class LangChainBackend:
     per call (for providers that reject them; the model's own settings apply).
     ``guided_choice`` maps a choice list to call kwargs; the default does so for
     ``ChatOpenAI`` (vLLM's ``structured_outputs``) and leaves other models unconstrained.
+
+    Strategies that enforce the CAMEL convention need more: a regex constraint and a
+    response prefix (the final AI message continued) are sent to ``ChatOpenAI`` as vLLM's
+    extra body fields. Any other provider gets the final AI message as it is when
+    ``prefill=True`` (providers that continue it, e.g. Anthropic's prefill); otherwise such
+    a request raises :class:`BackendError` saying the backend cannot do it.
     """
 
     name = "langchain"
 
     def __init__(self, chat_model: Any, model: str | None = None, *, concurrency: int = 8,
-                 sampling_kwargs: bool = True, guided_choice: GuidedChoice | None = None):
+                 sampling_kwargs: bool = True, guided_choice: GuidedChoice | None = None,
+                 prefill: bool = False):
         from langchain_core.language_models import BaseChatModel
 
         if not isinstance(chat_model, BaseChatModel):
@@ -86,6 +94,8 @@ class LangChainBackend:
         if guided_choice is None and type(chat_model).__name__ == "ChatOpenAI":
             guided_choice = vllm_guided_choice
         self.guided_choice = guided_choice
+        self.prefill = prefill
+        self._vllm_server = type(chat_model).__name__ == "ChatOpenAI"
         self._secrets = _secrets(chat_model)
         self.stats: dict[str, int] = {"requests": 0, "errors": 0}
 
@@ -115,7 +125,25 @@ class LangChainBackend:
                 kw["seed"] = s.seed
         if req.guided_choice and self.guided_choice is not None:
             kw.update(self.guided_choice(self.chat_model, list(req.guided_choice)))
+        if req.guided_regex or req.continue_final:
+            kw.update(self._enforce(req, kw.get("extra_body")))
         return kw
+
+    def _enforce(self, req: ChatRequest, extra_body: dict | None) -> dict[str, Any]:
+        """Call kwargs for a regex constraint or a response prefix (see the class docstring)."""
+        if self._vllm_server:
+            body = dict(extra_body or getattr(self.chat_model, "extra_body", None) or {})
+            body.update(vllm_extra_body(req.model_copy(update={"guided_choice": None})))
+            return {"extra_body": body}
+        what = "constrained decoding (a regex)" if req.guided_regex else "a response prefix"
+        if req.guided_regex or not self.prefill:
+            raise BackendError(
+                f"the langchain backend cannot do {what} with {type(self.chat_model).__name__}",
+                where=f"request {req.tag or ''}".strip(),
+                fix="use backend vllm, or openai/langchain ChatOpenAI against a vLLM server; "
+                    "pass prefill=True if this provider continues a final AI message; or choose "
+                    "a strategy without a prefix or regex (e.g. camel)")
+        return {}
 
     async def chat(self, requests: list[ChatRequest]) -> list[ChatResult]:
         """One ``abatch`` over every request; exceptions become error results."""

@@ -26,7 +26,7 @@ from artifactual.errors import BackendError
 from artifactual.generation.backends.base import ChatRequest, ChatResult, response_format
 
 __all__ = ["OpenAIOptions", "OpenAIBackend", "backoff_delay", "read_api_key", "scrub",
-           "context_full", "NO_KEY"]
+           "context_full", "vllm_extra_body", "NO_KEY"]
 
 NO_KEY = "EMPTY"  # what servers without auth (a local vLLM) are sent
 _RETRY_STATUS = {408, 409, 425, 429}
@@ -92,6 +92,21 @@ def backoff_delay(attempt: int, base_s: float, max_s: float, rng: random.Random 
     return delay
 
 
+def vllm_extra_body(req: ChatRequest) -> dict[str, Any]:
+    """The request's decoding constraints as a vLLM OpenAI server's extra body fields:
+    ``structured_outputs`` (choice or regex) and, for a response prefix,
+    ``continue_final_message`` without a new generation prompt. Servers other than vLLM may
+    reject or ignore these fields."""
+    extra: dict[str, Any] = {}
+    if req.guided_choice:
+        extra["structured_outputs"] = {"choice": list(req.guided_choice)}
+    elif req.guided_regex:
+        extra["structured_outputs"] = {"regex": req.guided_regex}
+    if req.continue_final:
+        extra.update(continue_final_message=True, add_generation_prompt=False)
+    return extra
+
+
 def context_full(message: str) -> bool:
     """Whether a 400 error text says the prompt does not fit the model's context."""
     low = message.lower()
@@ -148,14 +163,13 @@ class OpenAIBackend:
 
     def _body(self, req: ChatRequest) -> dict[str, Any]:
         extra = dict(self.options.extra_body)
-        if req.guided_choice:
-            extra["structured_outputs"] = {"choice": list(req.guided_choice)}  # vLLM's field
+        extra.update(vllm_extra_body(req))
         s = req.sampling
         body: dict[str, Any] = dict(model=self.model, messages=req.messages, temperature=s.temperature,
                                     top_p=s.top_p, max_tokens=s.max_tokens)
         if s.seed is not None:
             body["seed"] = s.seed
-        if req.json_schema is not None and not req.guided_choice:
+        if req.json_schema is not None and not (req.guided_choice or req.guided_regex):
             body["response_format"] = response_format(req.json_schema)  # OpenAI's own field
         if extra:
             body["extra_body"] = extra

