@@ -88,10 +88,12 @@ def test_audit_uses_all_speakers_of_the_group_chat(tmp_path: Path) -> None:
     assert "Chairperson:" in result.turns["evidence"][1]
 
 
-@pytest.mark.xfail(strict=True, reason="impersonation labels exclude '_' (markdown emphasis), "
-                   "so AG2 names such as Product_Manager are never matched as labels")
 def test_underscore_names_are_impersonation_labels() -> None:
     from artifactual.analysis.detectors.impersonation import find_impersonation
 
     assert find_impersonation("Sure.\nDigital_Marketer: three ideas", "Chief_Marketing_Officer",
                               "participant", MARKETING) is not None
+    assert find_impersonation("**_Digital_Marketer_**: three ideas", "Chief_Marketing_Officer",
+                              "participant", MARKETING) is not None  # emphasis around the name
+    assert find_impersonation("Chief_Marketing_Officer: my own label", "Chief_Marketing_Officer",
+                              "participant", MARKETING) is None

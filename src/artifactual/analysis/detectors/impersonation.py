@@ -42,7 +42,9 @@ GENERIC_LABELS: dict[str, str] = {
     "Chatbot": "assistant", "System": "system",
 }
 CAMEL_MARKERS: tuple[str, ...] = ("Instruction", "Input", "Solution")
-_LABEL_LINE = re.compile(r"^[ \t]*[*_]{0,2}(?P<label>[^\n:*_]{1,60}?)[*_]{0,2}[ \t]*:"
+# A label may hold underscores (AG2 names such as Product_Manager), but not start with one:
+# leading and trailing ``*``/``_`` are markdown emphasis around it.
+_LABEL_LINE = re.compile(r"^[ \t]*[*_]{0,3}(?P<label>[^\n:*_][^\n:*]{0,59}?)[*_]{0,3}[ \t]*:"
                          r"[*_]{0,2}(?:[ \t]|$)")
 _EVIDENCE_CHARS = 200
 
