@@ -23,6 +23,7 @@ import os
 import shutil
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -227,7 +228,8 @@ def _effect(r: Mapping[str, Any], is_ref: bool) -> str:
 @contextmanager
 def progress(console: Any, *, quiet: bool = False, interval_s: float = 10.0) -> Iterator[Progress | None]:
     """A ``(description, done, total)`` callback: a rich bar when ``console`` is a terminal,
-    else a plain line per description at most every ``interval_s`` seconds (and at the end)."""
+    else a plain line per description when its count moves (at most every ``interval_s``
+    seconds, and at the end) and every ``interval_s`` seconds while it stands still."""
     if quiet:
         yield None
         return
@@ -248,21 +250,41 @@ def progress(console: Any, *, quiet: bool = False, interval_s: float = 10.0) -> 
             yield update
         return
     start = time.monotonic()
-    last: dict[str, tuple[float, int]] = {}
+    last: dict[str, tuple[float, int, int]] = {}  # desc -> (printed at, done, total)
+    lock = threading.Lock()
 
-    def line(desc: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        t, seen = last.get(desc, (-math.inf, -1))
-        finished = total and done >= total
-        if done == seen or (now - t < interval_s and not (finished and seen < total)):
-            return
-        last[desc] = (now, done)
+    def say(desc: str, done: int, total: int, now: float) -> None:
+        last[desc] = (now, done, total)
         pct = f" ({100 * done / total:.0f}%)" if total else ""
         elapsed = int(now - start)
         console.print(f"{desc}: {done}/{total}{pct}, {elapsed // 60}:{elapsed % 60:02d} elapsed",
                       markup=False, highlight=False)
 
-    yield line
+    def line(desc: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        with lock:
+            t, seen, _ = last.get(desc, (-math.inf, -1, total))
+            finished = bool(total) and done >= total and seen < total
+            if done != seen and (now - t >= interval_s or finished):
+                say(desc, done, total, now)
+
+    stop = threading.Event()
+
+    def heartbeat() -> None:  # a line every interval even while the count stands still
+        while not stop.wait(interval_s):
+            now = time.monotonic()
+            with lock:
+                for desc, (t, done, total) in list(last.items()):
+                    if now - t >= interval_s and not (total and done >= total):
+                        say(desc, done, total, now)
+
+    beat = threading.Thread(target=heartbeat, daemon=True)
+    beat.start()
+    try:
+        yield line
+    finally:
+        stop.set()
+        beat.join()
 
 
 # -- engine output --------------------------------------------------------------------------
