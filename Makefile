@@ -24,9 +24,19 @@ install: $(STAMP)
 models: $(STAMP)
 	$(BIN)/artifactual models prepare --quiet
 
+# Four prompting strategies on the embedded model (configs/quickstart.yaml), audited and
+# compared with camel-minimal. Engine logs go to runs/quickstart/engine.log (--verbose shows them).
+# The role-play convention is the generator's own, so the audit is given its markers.
+DEMO_MARKERS := {"user_markers": ["Instruction:"], "assistant_markers": ["Solution:"], "done_tokens": ["<CAMEL_TASK_DONE>"]}
 demo: models
 	$(BIN)/artifactual generate configs/quickstart.yaml --out runs/quickstart
-	$(BIN)/artifactual audit runs/quickstart --out runs/quickstart/audit
+	$(BIN)/artifactual audit runs/quickstart --out runs/quickstart/audit --compare-by strategy \
+	  --reference camel-minimal --markers '$(DEMO_MARKERS)'
+	@echo
+	@echo "Report: runs/quickstart/audit/report.html (open it in a browser)."
+	@echo "Look at interruption: camel-minimal and camel (asked to use the markers) against"
+	@echo "camel-prefix and camel-constrained (made to): forced markers remove interruptions by"
+	@echo "construction, but role_flip shows that roles still flip inside the text."
 
 test: models
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -10,9 +10,10 @@ from artifactual.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_quickstart_loads_with_both_strategies():
+def test_quickstart_loads_with_its_strategies():
     cfg = load_config(ROOT / "configs" / "quickstart.yaml")
-    assert cfg.generator == "roleplay" and cfg.strategies == ["camel", "camel-minimal"]
+    assert cfg.generator == "roleplay" and cfg.strategies == ["camel-minimal", "camel", "camel-prefix",
+                                                              "camel-constrained"]
     assert len(cfg.section.expand()) >= 8
 
 
