@@ -200,6 +200,14 @@ def _paired(table: pd.DataFrame, ref: str) -> bool:
     return len(keys) > 1 and all(keys[g] & keys[ref] for g in keys if g != ref)
 
 
+def _length_ratio(frame: pd.DataFrame, ref: str) -> dict[str, float]:
+    """Per group: the median over ``source_id`` pairs of its words / the reference's words."""
+    words = frame.assign(w=frame["text"].astype(str).str.split().str.len())
+    per = words.groupby(["group", "source_id"])["w"].mean().unstack(0)
+    return {str(g): float((per[g] / per[ref]).median()) for g in per.columns
+            if g != ref and (per[g] / per[ref]).notna().any()}
+
+
 def _text(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Options) -> KindResult:
     from artifactual.analysis.stats.compare import compare
     from artifactual.analysis.corpora.motifs import compare_motifs, motif_columns
@@ -220,6 +228,7 @@ def _text(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Options)
                                "reference": ref, "paired_by": paired,
                                "n_stage_errors": len(guard.errors),
                                "n_prefix_stripped": int((table["shared_prefix_words"] > 0).sum()),
+                               "length_ratio": _length_ratio(frame, ref) if paired else None,
                                "means": {str(g): {m: float(p[m].mean()) for m in metrics}
                                          for g, p in table.groupby("group")}}
     if compare_groups and len(groups) > 1 and motif_columns(table):

@@ -26,8 +26,10 @@ continuation, or the model's). An answer that repeats the prefix has the repeat 
 Length matching (``length_match: true``): the target is ``length_ratio`` x the human text's
 word count (its continuation's, in continue mode); it is passed to the template as
 ``target_words`` and sets ``max_tokens = ceil(target_words x tokens_per_word x length_margin)``,
-never above ``sampling.max_tokens``. Without it, ``target_words`` is None and ``max_tokens``
-is ``sampling.max_tokens``.
+never above ``sampling.max_tokens``, and ``min_tokens = floor(target_words x tokens_per_word x
+min_share)``, so a small model cannot stop after a few words. Without it, ``target_words``
+is None and ``max_tokens`` is ``sampling.max_tokens``. The run's manifest records the
+median LLM/human word ratio per strategy (:func:`run_totals`, ``length_ratio``).
 
 Bad rows (missing or repeated id, empty text, no prompt in answer mode, too short to continue)
 go to ``errors.jsonl`` with file:line and the fix; the other rows run.
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,7 +53,7 @@ from artifactual.generation.tasks import (InputProblem, OneShot, RowProblem, mak
 from artifactual.records import Text
 
 __all__ = ["Section", "HumanText", "FreeformUnit", "split_prefix", "word_count", "build", "records",
-           "record_ids", "human_id", "llm_id"]
+           "record_ids", "human_id", "llm_id", "run_totals"]
 
 Mode = Literal["answer", "rewrite", "continue"]
 _WORD = re.compile(r"\S+")
@@ -71,6 +74,7 @@ class Section(BaseModel):
     length_ratio: float = Field(1.0, gt=0)
     tokens_per_word: float = Field(1.4, gt=0)  # rough model tokens per English word
     length_margin: float = Field(1.5, ge=1.0)  # headroom on max_tokens above the target
+    min_share: float = Field(0.9, ge=0, le=1.0)  # min_tokens: this share of the target's tokens
     limit: int | None = Field(None, ge=1)
     offset: int = Field(0, ge=0)
 
@@ -180,6 +184,26 @@ def _target(section: Section, human: HumanText) -> int | None:
     return max(1, round(word_count(body) * section.length_ratio))
 
 
+def _token_limits(section: Section, target: int | None, sampling) -> dict[str, int | None]:
+    """``max_tokens`` (and ``min_tokens``) for a target length in words (module docstring)."""
+    if target is None:
+        return {"max_tokens": sampling.max_tokens}
+    tokens = target * section.tokens_per_word
+    top = max(1, min(sampling.max_tokens, math.ceil(tokens * section.length_margin)))
+    low = min(top, math.floor(tokens * section.min_share))
+    return {"max_tokens": top, "min_tokens": max(low, sampling.min_tokens or 0) or None}
+
+
+def run_totals(records: list) -> dict:
+    """For the manifest: per strategy, the median over texts of LLM words / human words."""
+    ratios: dict[str, list[float]] = {}
+    for r in records:
+        if isinstance(r, Text) and r.origin == "llm" and r.meta.get("human_words"):
+            name = r.provenance.strategy if r.provenance else "llm"
+            ratios.setdefault(name, []).append(r.meta["words"] / r.meta["human_words"])
+    return {"length_ratio": {name: round(statistics.median(v), 4) for name, v in ratios.items()}}
+
+
 def build(cfg, section: Section) -> list[OneShot | InputProblem]:
     """Units: strategies x seeds x human texts (default strategy ``freeform-<mode>``)."""
     items, problems = _rows(section)
@@ -194,13 +218,9 @@ def build(cfg, section: Section) -> list[OneShot | InputProblem]:
                 system = strategy.render("system", **variables)
                 messages = ([{"role": "system", "content": system}] if system else []) + [
                     {"role": "user", "content": strategy.render("prompt", **variables)}]
-                max_tokens = cfg.sampling.max_tokens
-                if target is not None:
-                    wanted = math.ceil(target * section.tokens_per_word * section.length_margin)
-                    max_tokens = max(1, min(max_tokens, wanted))
+                limits = _token_limits(section, target, cfg.sampling)
                 uid = llm_id(name, seed, human.id)
-                sampling = cfg.sampling.model_copy(update={"seed": derive_seed(seed, uid, 0),
-                                                           "max_tokens": max_tokens})
+                sampling = cfg.sampling.model_copy(update={"seed": derive_seed(seed, uid, 0), **limits})
                 request = ChatRequest(messages=messages, sampling=sampling, tag=uid)
                 units.append(FreeformUnit(uid, request, human=human, section=section, strategy=strategy,
                                           seed=seed, target_words=target))
@@ -230,11 +250,13 @@ def records(unit: OneShot, cfg, ctx: RecordContext) -> list[Text]:
     h, s = unit.human, unit.section
     text = f"{h.prefix} {unit.output}" if h.prefix is not None else unit.output
     meta = {"mode": s.mode, "prompt": h.prompt, "target_words": unit.target_words,
-            "max_tokens": unit.request.sampling.max_tokens, "human_words": word_count(h.text),
+            "max_tokens": unit.request.sampling.max_tokens,
+            "min_tokens": unit.request.sampling.min_tokens, "human_words": word_count(h.text),
             "words": word_count(text), "finish_reason": unit.result.finish_reason if unit.result else None}
     if h.prefix is not None:
         meta.update(prefix=h.prefix, repeated_prefix=unit.repeated_prefix)
     prov = make_provenance("freeform", cfg, ctx, seed=unit.seed, usage=unit.usage, strategy=unit.strategy)
-    prov.sampling = prov.sampling.model_copy(update={"max_tokens": unit.request.sampling.max_tokens})
+    prov.sampling = prov.sampling.model_copy(update={"max_tokens": unit.request.sampling.max_tokens,
+                                                     "min_tokens": unit.request.sampling.min_tokens})
     llm = Text(id=unit.id, text=text, origin="llm", source_id=h.id, meta=meta, provenance=prov)
     return [_human_record(unit), llm]

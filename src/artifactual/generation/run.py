@@ -173,7 +173,9 @@ def session_entry(result: "GenerateResult", backend: str, backend_stats: dict) -
 def close_run(cfg: RunConfig, store: RunStore) -> None:
     """Total the usage (and cost) from the records and mark the run complete."""
     usage = _usage(store)
-    store.finish(n_records=len(store.done_ids), usage=usage, cost=_cost(usage, cfg.cost_per_1k))
+    totals = getattr(get_generator(cfg.generator), "run_totals", None)  # generator's own figures
+    store.finish(n_records=len(store.done_ids), usage=usage, cost=_cost(usage, cfg.cost_per_1k),
+                 **(totals(store.records()) if totals else {}))
 
 
 def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
