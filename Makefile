@@ -35,8 +35,9 @@ demo: models
 	@echo
 	@echo "Report: runs/quickstart/audit/report.html (open it in a browser)."
 	@echo "Look at interruption: camel-minimal and camel (asked to use the markers) against"
-	@echo "camel-prefix and camel-constrained (made to): forced markers remove interruptions by"
-	@echo "construction, but role_flip shows that roles still flip inside the text."
+	@echo "camel-prefix and camel-constrained (made to use them). A forced marker removes"
+	@echo "interruptions by construction; it does not stop role flips inside the text, which"
+	@echo "role_flip still counts. format_failure flags turns cut off at max_tokens."
 
 test: models
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -255,9 +255,9 @@ def progress(console: Any, *, quiet: bool = False, interval_s: float = 10.0) -> 
 
     def say(desc: str, done: int, total: int, now: float) -> None:
         last[desc] = (now, done, total)
-        pct = f" ({100 * done / total:.0f}%)" if total else ""
+        count = f"{done}/{total} ({100 * done / total:.0f}%)" if total else f"{done}"
         elapsed = int(now - start)
-        console.print(f"{desc}: {done}/{total}{pct}, {elapsed // 60}:{elapsed % 60:02d} elapsed",
+        console.print(f"{desc}: {count}, {elapsed // 60}:{elapsed % 60:02d} elapsed",
                       markup=False, highlight=False)
 
     def line(desc: str, done: int, total: int) -> None:
