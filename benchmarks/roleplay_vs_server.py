@@ -105,7 +105,7 @@ def run_child(args, prefix: str, ceiling: bool, layout: str | None) -> dict:
     env = dict(os.environ)
     if layout is not None:
         env["VLLM_ENABLE_V1_MULTIPROCESSING"] = layout
-    log = Path(args.logs) / f"inproc-prefix-{prefix}{'-mp' if layout == '1' else ''}.log"
+    log = Path(args.logs) / f"inproc-prefix-{prefix}{'-core-inproc' if layout == '0' else ''}.log"
     with open(log, "w") as fh:
         rc = subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT).returncode
     if rc != 0:
@@ -171,7 +171,7 @@ def server_rows(args) -> dict:
 def report(args, on: dict, off: dict | None, mp: dict | None, server: dict) -> dict:
     print(f"CPU: {cpu_flags()}")
     print(f"{args.dialogues} role-play dialogues (camel), max {args.max_messages} messages, "
-          f"max {args.max_tokens} tokens a reply; engine core in-process: {on['engine_core']}")
+          f"max {args.max_tokens} tokens a reply; vllm backend's engine client: {on['engine_core']}")
     ceiling = on["ceiling_batched_tok_s"]
     print(f"engine ceiling: {args.dialogues} fixed {args.fixed_tokens}-token chats in one batch "
           f"{ceiling:.1f} tok/s; one at a time {on['ceiling_single_tok_s']:.1f} tok/s")
@@ -179,7 +179,7 @@ def report(args, on: dict, off: dict | None, mp: dict | None, server: dict) -> d
     if off:
         rows["in-process continuous, prefix cache off"] = off["continuous"]
     if mp:
-        rows["in-process continuous, engine core in a process"] = mp["continuous"]
+        rows["in-process continuous, engine core in-process"] = mp["continuous"]
     for c in args.concurrency:
         rows[f"server, {c} CAMEL-style clients"] = server[f"clients_c{c}"]
     top = max(args.concurrency)
@@ -207,8 +207,9 @@ def main() -> None:
     ap.add_argument("--single", type=int, default=8, help="fixed chats sent one at a time for the ceiling")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[16, 32, 64])
     ap.add_argument("--no-prefix-off", action="store_true", help="skip the prefix-caching-off run")
-    ap.add_argument("--also-mp", action="store_true",
-                    help="also run in-process continuous with the engine core in its own process")
+    ap.add_argument("--also-inproc-core", action="store_true",
+                    help="also run continuous batching with vLLM's engine core in this process "
+                         "(VLLM_ENABLE_V1_MULTIPROCESSING=0)")
     ap.add_argument("--logs", default=None, help="directory for the engine and server logs")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--_child", help=argparse.SUPPRESS)
@@ -222,7 +223,7 @@ def main() -> None:
     Path(args.logs).mkdir(parents=True, exist_ok=True)
     on = run_child(args, "on", ceiling=True, layout=None)
     off = None if args.no_prefix_off else run_child(args, "off", ceiling=False, layout=None)
-    mp = run_child(args, "on", ceiling=False, layout="1") if args.also_mp else None
+    mp = run_child(args, "on", ceiling=False, layout="0") if args.also_inproc_core else None
     server = server_rows(args)
     figures = report(args, on, off, mp, server)
     print(f"logs: {args.logs}")
