@@ -94,6 +94,45 @@ def test_corpus_null_adapts_the_threshold_per_turn() -> None:
     pd.testing.assert_frame_equal(fallback, fixed)
 
 
+def test_conversation_management_is_never_a_digression() -> None:
+    # far from the task and the thread, but about nothing: thanks, closings, offers of help
+    closing = ["Thank you so much, I do not need anything else right now.",
+               "You are welcome, is there anything else I can help you with today?",
+               "No thanks, that is all. Have a great day and take care!"]
+    turns, convs = to_frames([_conv("c", TOMATO[:2] + closing, "Grow tomatoes on a balcony.")])
+    out = detect_digression(turns, tasks=task_texts(convs))
+    assert (out.loc[2:, "task_similarity"] < 0.2).all()  # they would pass the similarity rule
+    assert not out["digression"].any()
+    from artifactual.analysis.detectors.digression import content_words
+
+    assert [content_words(t) for t in closing] == [0, 0, 0]
+    assert content_words(TOMATO[2]) >= 4  # the football turn is about something
+
+
+def test_a_reply_to_the_previous_turn_is_on_the_thread() -> None:
+    # the user's aside is off-task; the answer to it follows the aside, not the task
+    turns_ = TOMATO[:2] + [TOMATO[2], "That striker scored forty goals for the club last season."]
+    turns, convs = to_frames([_conv("c", turns_, "Grow tomatoes on a shaded balcony.")])
+    out = detect_digression(turns, tasks=task_texts(convs))
+    assert out.loc[3, "prev_similarity"] > 0.2
+    assert out["digression"].tolist() == [False, False, True, False]
+    assert "previous-turn similarity" in out.loc[2, "evidence"]
+
+
+def test_a_corpus_of_shared_vocabulary_does_not_raise_the_threshold() -> None:
+    # 24 conversations on one kind of task: the null from the other tasks is high, but the
+    # threshold is capped at the fixed one, so on-topic turns are not flagged
+    convs = [_conv(f"p{i}", [f"Clue {i}: the person in house {i % 5 + 1} owns the red car.",
+                             f"So house {i % 5 + 1} cannot hold the owner of the blue car.",
+                             f"Then by clue {i}, the red car owner lives next to house {i % 4 + 1}."],
+                   task=f"Solve logic grid puzzle {i} about five houses, cars and owners.")
+             for i in range(24)]
+    turns, table = to_frames(convs)
+    out = detect_digression(turns, tasks=task_texts(table))
+    assert not out["digression"].any()
+    assert "fixed" not in " ".join(out["evidence"])  # nothing flagged, nothing to explain
+
+
 def test_bad_parameters_and_columns_are_clear_errors() -> None:
     turns, _ = to_frames([_conv("c", TOMATO[:2], "Grow tomatoes.")])
     with pytest.raises(AnalysisError, match="unknown null"):
