@@ -4,9 +4,10 @@ Both parts run ``artifactual generate`` as a real subprocess with the ``openai``
 through a loopback proxy (benchmarks/fault_server.py) in front of a real local vLLM OpenAI
 server, so the answers are the real model's and every call the run makes is logged.
 
-**Kills.** ``kill -9`` the run at ``--kills`` seeded random points (during start-up, or
-after a random number of answered requests plus a random delay), resuming each time, then
-a last resume to the end. Checks: every dialogue is present exactly once; the records on
+**Kills.** ``kill -9`` the run at ``--kills`` seeded random points (during start-up, in
+the middle of a scheduler step after a random number of answers, or just after a step's
+answers reach the cache, each plus a random delay), resuming each time, then a last resume
+to the end and one of the finished run. Checks: every dialogue is present exactly once; the records on
 disk at each kill are a byte-identical prefix of the final file; no request whose answer
 was in the run's cache (cache.sqlite) when a process started was sent by that process;
 the final cache holds exactly the requests answered; the manifest counts the resumes.
@@ -105,11 +106,41 @@ def read_records(out: Path) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def kill_point(rng: random.Random, step_size: int) -> tuple[int, float]:
-    """(answered requests to wait for, then seconds): 0 answers = a kill during start-up."""
-    if rng.random() < 0.2:
-        return 0, rng.uniform(0.5, 4.0)
-    return rng.randint(1, step_size), rng.uniform(0.0, 1.5)
+def cache_size(out: Path) -> int:
+    try:
+        db = sqlite3.connect(str(out / "cache.sqlite"), timeout=1)
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+
+
+def kill_point(rng: random.Random, step_size: int) -> tuple[str, int, float]:
+    """(kind, answered requests to wait for, then seconds). Kinds: ``start-up`` (no answer
+    yet), ``mid-step`` (some of a step's answers in, none cached: the step is lost) and
+    ``after-step`` (just after a step's answers reached the cache: records may be mid-write)."""
+    r = rng.random()
+    if r < 0.2:
+        return "start-up", 0, rng.uniform(0.5, 4.0)
+    if r < 0.6:
+        return "mid-step", rng.randint(1, step_size), rng.uniform(0.0, 0.5)
+    return "after-step", 0, rng.uniform(0.0, 1.5)
+
+
+def wait_for_point(proc, proxy: FaultServer, out: Path, session: int, kind: str, answers: int,
+                   cached_before: int) -> None:
+    """Block until the kill point is reached (or the process has exited)."""
+    while proc.poll() is None:
+        if kind == "start-up":
+            return
+        if kind == "mid-step" and sum(c.session == session and c.outcome == "ok"
+                                      for c in list(proxy.calls)) >= answers:
+            return
+        if kind == "after-step" and cache_size(out) > cached_before:
+            return
+        time.sleep(0.05)
 
 
 def soak_kills(args, proxy: FaultServer, work: Path) -> dict:
@@ -128,17 +159,15 @@ def soak_kills(args, proxy: FaultServer, work: Path) -> dict:
         before = cache_keys(out)
         proc = spawn(config, out, log)
         if len(points) < args.kills:
-            answers, delay = kill_point(rng, len(ids))
-            while proc.poll() is None and answers and \
-                    sum(c.session == k and c.outcome == "ok" for c in list(proxy.calls)) < answers:
-                time.sleep(0.02)
+            kind, answers, delay = kill_point(rng, len(ids))
+            wait_for_point(proc, proxy, out, k, kind, answers, len(before))
             time.sleep(delay)
             finished = proc.poll() is not None
             if not finished:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             snapshots.append(complete_prefix(out / "records.jsonl"))
-            points.append({"after_answers": answers, "delay_s": round(delay, 2), "exited_first": finished,
+            points.append({"kind": kind, "after_answers": answers, "delay_s": round(delay, 2), "exited_first": finished,
                            "records_on_disk": snapshots[-1].count(b"\n"), "cached": len(cache_keys(out))})
         else:
             finished = True
@@ -226,7 +255,7 @@ def main() -> None:
     ap.add_argument("--kills", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--kill-seeds", type=int, default=3, help="kills: dialogues = 8 tasks x this")
-    ap.add_argument("--max-messages", type=int, default=8, help="kills: messages per dialogue")
+    ap.add_argument("--max-messages", type=int, default=10, help="kills: messages per dialogue")
     ap.add_argument("--fault-rate", type=float, default=0.3)
     ap.add_argument("--fault-seeds", type=int, default=3, help="faults: dialogues = 8 tasks x this")
     ap.add_argument("--fault-messages", type=int, default=4)
@@ -263,7 +292,7 @@ def print_report(report: dict) -> None:
           f"with the resume to the end and one of the finished run (status {k['status']}, "
           f"{k['resumes_in_manifest']} resumes in the manifest)")
     for i, p in enumerate(k["points"]):
-        when = "start-up" if not p["after_answers"] else f"{p['after_answers']} answers"
+        when = f"{p['kind']}" + (f" ({p['after_answers']} answers)" if p["after_answers"] else "")
         print(f"  point {i}: {when} + {p['delay_s']} s -> {p['records_on_disk']} records, {p['cached']} cached"
               + (" (had exited)" if p["exited_first"] else ""))
     print(f"  dialogues {k['dialogues']}, records {k['records']}, missing {len(k['missing'])}, "
