@@ -122,7 +122,8 @@ def grid(headers: Sequence[str | Sequence[str]], rows: Sequence[Sequence[str]], 
 # -- audit summary ------------------------------------------------------------------------
 _COUNTS = [("n_conversations", "conversations"), ("n_audited", "audited"), ("n_turns", "turns"),
            ("mean_turns", "turns per conversation")]
-_SKIP = {"group_by", "groups", "termination_reasons", "not_applicable", "markers", "detectors",
+_SKIP = {"group_by", "groups", "termination_reasons", "not_applicable", "not_run", "markers",
+         "detectors",
          "n_applicable", "judge", "n_errors", "n_skipped_records", "compare_by"}
 
 
@@ -167,7 +168,9 @@ def termination_lines(summary: Mapping[str, Any]) -> list[str]:
 def not_applicable_lines(summary: Mapping[str, Any]) -> list[str]:
     """``not applicable: NAME: reason`` for each detector or flag in ``not_applicable``."""
     na = summary.get("not_applicable") or {}
-    return [f"not applicable: {name}: {why}" for name, why in na.items()]
+    off = summary.get("not_run") or {}
+    return ([f"not applicable: {name}: {why}" for name, why in na.items()]
+            + [f"not run: {name}: {why}" for name, why in off.items()])
 
 
 # -- comparisons ----------------------------------------------------------------------------

@@ -73,9 +73,14 @@ def test_human_dialogue_has_no_role_markers_and_no_violations() -> None:
     assert s["not_applicable"]["role_flip"] == "no role markers in this corpus"
     assert s["not_applicable"]["interruption"] == "no role markers in this corpus"
     assert s["markers"]["used"] is None and s["markers"]["inferred"]["convention"] is False
-    assert s["role_adherence_violation_rate"] == 0.0  # clarifying requests are not flips
     assert s["n_applicable"]["digression"] == 3  # first user turns state the goal
     assert result.conversations["role_flip"].isna().all()
+    # role adherence is off by default (measured precision < 0.8): None with its reason
+    assert s["role_adherence_violation_rate"] is None
+    assert "precision" in s["not_run"]["role_adherence"]
+    named = audit(FIX / "human_task.jsonl", detectors=["role_adherence"]).summary
+    assert named["role_adherence_violation_rate"] == 0.0  # clarifying requests are not flips
+    assert "role_adherence" not in named["not_run"]
 
 
 def test_chitchat_has_no_task_so_digression_does_not_apply(tmp_path: Path) -> None:

@@ -13,8 +13,10 @@ The result's tables:
 - ``summary``: :func:`.summary.summarize` plus ``n_errors``, ``n_skipped_records``
   (records that are not conversations), ``detectors``, ``markers`` (``{"source":
   "inferred" | "given", "inferred": {...}, "used": {...} | None}``, or None without
-  ``role_flip``), ``not_applicable`` (``{detector or flag: reason}``), ``n_applicable``
-  (detector -> conversations it ran on) and ``compare_by``.
+  ``role_flip``), ``not_applicable`` (``{detector or flag: reason}``), ``not_run``
+  (detectors kept out of the default set for measured low precision and left out of
+  this audit: ``{detector: reason}``), ``n_applicable`` (detector -> conversations it
+  ran on) and ``compare_by``.
 - ``comparison`` (when ``compare_by`` is given, else None): :func:`.compare.compare` of
   the per-conversation metrics (:func:`comparison_metrics`) across the groups, one row
   per (metric, group), with a ``group_by`` column naming the grouping. Groups are a
@@ -58,7 +60,7 @@ from artifactual.analysis.stats.compare import compare
 from artifactual.analysis.applicability import Applicability, resolve
 from artifactual.analysis.detectors.format import format_failures
 from artifactual.analysis.registry import (default_detectors, detector_needs, get_detector,
-                                           run_detector)
+                                           off_by_default, run_detector)
 from artifactual.analysis.detectors.roles import Markers, as_markers
 from artifactual.analysis.stats.summary import (NONE_KEY, attach_flags, conversation_flags,
                                                 mask_flags, summarize)
@@ -320,12 +322,12 @@ def run_detectors(plan: AuditPlan, turns: pd.DataFrame, context: TextContext | N
         reads, keep = (app.runs_on.get(name), app.applies.get(name)) if app else (None, None)
         if keep is None:
             frames[name] = run_detector(name, turns, **kwargs)
-            continue
-        part = turns if reads is None else turns[ids.isin(reads).to_numpy(dtype=bool)]
-        out = run_detector(name, part, **kwargs)
-        if reads != keep:  # read more conversations than it reports on
-            out = out[ids.loc[out.index].isin(keep).to_numpy(dtype=bool)]
-        frames[name] = _nullable(out, turns.index)
+        else:
+            part = turns if reads is None else turns[ids.isin(reads).to_numpy(dtype=bool)]
+            out = run_detector(name, part, **kwargs)
+            if reads != keep:  # read more conversations than it reports on
+                out = out[ids.loc[out.index].isin(keep).to_numpy(dtype=bool)]
+            frames[name] = _nullable(out, turns.index)
         if progress is not None:
             progress("detect", i, len(names))
     return frames
@@ -351,6 +353,8 @@ def finish_audit(plan: AuditPlan, turns: pd.DataFrame, conversations: pd.DataFra
     summary.update(n_errors=len(log), n_skipped_records=skipped,
                    detectors=list(plan.detectors), markers=app.markers,
                    not_applicable=dict(app.not_applicable),
+                   not_run={n: why for n, why in off_by_default().items()
+                            if n not in plan.detectors},
                    n_applicable=dict(app.n_applicable), compare_by=plan.compare_by)
     comparison = None
     if plan.compare_by is not None and len(conv_table):

@@ -44,7 +44,7 @@ import pandas as pd
 from artifactual.errors import AnalysisError
 
 __all__ = ["Detector", "detector", "get_detector", "available_detectors", "run_detector",
-           "detector_needs", "detector_scope", "detector_requires", "default_detectors",
+           "detector_needs", "detector_scope", "detector_requires", "default_detectors", "off_by_default",
            "TEXT_NEEDS", "SCOPES", "REQUIREMENTS"]
 
 
@@ -60,14 +60,15 @@ REQUIREMENTS = ("role_markers", "task", "declared_roles")
 
 def detector(name: str, needs: tuple[str, ...] = (), scope: str = "conversation",
              requires: tuple[str, ...] = (),
-             default: bool = True) -> Callable[[Detector], Detector]:
+             default: bool = True, off_reason: str = "") -> Callable[[Detector], Detector]:
     """Decorator: register ``detect(turns, **params) -> DataFrame`` under ``name``.
 
     ``needs`` lists what the detector reads from the shared text context
     (any of :data:`TEXT_NEEDS`); such a detector accepts a ``context=`` keyword.
     ``scope`` is ``"conversation"`` or ``"corpus"``; ``requires`` lists any of
     :data:`REQUIREMENTS`; ``default`` puts it in :func:`default_detectors` (module
-    docstring).
+    docstring); ``off_reason`` says why a detector is kept out of that set (shown in the
+    summary's ``not_run`` map when an audit leaves it out).
     """
     unknown = sorted(set(needs) - set(TEXT_NEEDS))
     if unknown:
@@ -88,6 +89,7 @@ def detector(name: str, needs: tuple[str, ...] = (), scope: str = "conversation"
         fn.scope = scope  # type: ignore[attr-defined]
         fn.requires = tuple(requires)  # type: ignore[attr-defined]
         fn.default = bool(default)  # type: ignore[attr-defined]
+        fn.off_reason = off_reason  # type: ignore[attr-defined]
         return fn
     return register
 
@@ -106,6 +108,12 @@ def detector_scope(name: str) -> str:
 def detector_requires(name: str) -> tuple[str, ...]:
     """What a corpus or conversation must have for the detector ``name`` to apply."""
     return tuple(getattr(get_detector(name), "requires", ()))
+
+
+def off_by_default() -> dict[str, str]:
+    """Registered detectors outside the default set that give a reason: name -> reason."""
+    return {n: fn.off_reason for n, fn in sorted(_DETECTORS.items())
+            if not getattr(fn, "default", True) and getattr(fn, "off_reason", "")}
 
 
 def default_detectors() -> list[str]:

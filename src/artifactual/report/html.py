@@ -291,6 +291,8 @@ def _overview(summary: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[tupl
         notes.insert(0, ("detectors", ", ".join(map(str, summary["detectors"]))))
     notes += [(f"not applicable: {k}", str(why))  # rates None, with the reason
               for k, why in (summary.get("not_applicable") or {}).items()]
+    notes += [(f"not run: {k}", str(why))  # off by default: measured precision below 0.8
+              for k, why in (summary.get("not_run") or {}).items()]
     return cards, notes
 
 
