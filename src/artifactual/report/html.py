@@ -36,6 +36,7 @@ from artifactual.analysis.stats.summary import NONE_KEY
 from artifactual.analysis.tables import CONVERSATION_COLUMNS, TURN_COLUMNS
 from artifactual.errors import InputError
 from artifactual.report import plots
+from artifactual.report.findings import findings, turn_anchor
 
 __all__ = ["render_report", "write_report", "report_from_dir", "load_audit_dir"]
 
@@ -46,6 +47,8 @@ MAX_ERRORS = 500
 MAX_CONTENT = 2000   # characters of a turn's content shown
 MAX_PLOTTED = 18     # metrics drawn as bar plots (all are in the table)
 N_DRIFT = 5          # conversations per drift panel
+KINDS = (("rate", "Rates (share of conversations, 0–1)"), ("score", "Scores (means)"),
+         ("count", "Counts and other magnitudes"))
 _DRIFT_NAMES = ("drift_score", "drift")  # preferred conversation-level drift columns
 
 _ENV = jinja2.Environment(
@@ -146,10 +149,33 @@ def _metrics(result: Any) -> dict[str, Any]:
             for m in dict.fromkeys(table["metric"])]
     bars = table[table["group"] != ALL_GROUP] if len(groups) > 1 else table
     n_metrics = table["metric"].nunique()
+    kinds = {m: _kind(result.conversations, m, table[table["metric"] == m])
+             for m in dict.fromkeys(table["metric"])}
+    figures = []
+    for kind, label in KINDS:  # one plot per kind, each on its own scale
+        names = [m for m, k in kinds.items() if k == kind][:MAX_PLOTTED]
+        part = bars[bars["metric"].isin(names)]
+        fig = plots.metric_bars(part, max_metrics=MAX_PLOTTED, unit_axis=kind == "rate")
+        if fig:
+            figures.append({"kind": kind, "label": label, "metrics": names, "figure": fig})
     return {"source": source, "rows": rows, "groups": groups, "wide": wide,
-            "figure": plots.metric_bars(bars, max_metrics=MAX_PLOTTED),
-            "n_plotted": min(n_metrics, MAX_PLOTTED), "n_metrics": n_metrics,
+            "figures": figures, "kinds": kinds,
+            "n_plotted": sum(len(f["metrics"]) for f in figures), "n_metrics": n_metrics,
             "has_tests": source == "comparison"}
+
+
+def _kind(conv: pd.DataFrame, metric: str, rows: pd.DataFrame) -> str:
+    """``rate`` (share of conversations, 0-1), ``score`` (a mean within 0-1) or ``count``
+    (a count or any other magnitude), from the metric's source column and its values."""
+    col = next((c for c in (metric, metric.removesuffix("_rate")) if c in conv.columns), None)
+    if metric in ("accuracy", "correct") or (col is not None and _is_bool(conv[col])):
+        return "rate"
+    if (col is not None and pd.api.types.is_integer_dtype(conv[col].dtype)) \
+            or metric.startswith("n_") or "count" in metric or "acts" in metric:
+        return "count"
+    vals = rows[["estimate", "ci_low", "ci_high"]].astype(float).to_numpy().ravel()
+    vals = vals[~np.isnan(vals)]
+    return "score" if vals.size and vals.min() >= 0 and vals.max() <= 1 else "count"
 
 
 # -- drift --------------------------------------------------------------------------------
@@ -260,6 +286,7 @@ def _flagged(turns: pd.DataFrame, limit: int = MAX_FLAGGED) -> dict[str, Any]:
             src += f":{int(t['source_line'])}"
         src_name = src.replace("\\", "/").rsplit("/", 1)[-1]
         rows.append({"conversation_id": str(t["conversation_id"]),
+                     "anchor": turn_anchor(t["conversation_id"], t["turn_index"]),
                      "turn_index": int(t["turn_index"]), "speaker": _clip(t.get("speaker"), 80),
                      "role": _clip(t.get("role"), 40), "flags": names,
                      "evidence": _clip(t.get("evidence"), MAX_CONTENT),
@@ -298,11 +325,16 @@ def _overview(summary: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[tupl
 
 # -- public API -----------------------------------------------------------------------------
 
-def render_report(result: Any, title: str = DEFAULT_TITLE) -> str:
-    """The report of ``result`` (an AuditResult or alike) as one self-contained HTML page."""
+def render_report(result: Any, title: str = DEFAULT_TITLE,
+                  validity_path: str | Path | None = None) -> str:
+    """The report of ``result`` (an AuditResult or alike) as one self-contained HTML page.
+
+    ``validity_path`` is the validity benchmark's JSON (default: the repository's
+    ``benchmarks/results/validity.json``; when absent, trust is shown as "not measured").
+    """
     summary = dict(result.summary or {})
     context = {
-        "title": title, "overview": _overview(summary)[0], "settings": _overview(summary)[1],
+        "title": title, "findings": findings(result, validity_path), "overview": _overview(summary)[0], "settings": _overview(summary)[1],
         "metrics": _metrics(result),
         "drift": _drift(result), "termination": _termination(result),
         "flagged": _flagged(result.turns), "errors": _errors(getattr(result, "errors", None)),

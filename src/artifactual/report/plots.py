@@ -56,16 +56,18 @@ def _grid(n: int, ncols: int = 3, cell: tuple[float, float] = (3.6, 2.6)
     return fig, flat[:n]
 
 
-def metric_bars(table: pd.DataFrame, max_metrics: int = 12) -> str | None:
+def metric_bars(table: pd.DataFrame, max_metrics: int = 12, unit_axis: bool = False
+                ) -> str | None:
     """Small multiples: per metric, one bar per group with its CI as error bars.
 
     ``table`` has columns ``metric``, ``group``, ``estimate``, ``ci_low``, ``ci_high``
-    (NaN CI bounds draw no error bar). Rates (all values in [0, 1]) share a 0..1 axis.
+    (NaN CI bounds draw no error bar). Pass metrics of one kind: ``unit_axis`` (rates)
+    fixes every axis to 0..1; otherwise each axis fits its own values.
     """
     if table.empty:
         return None
     if table["group"].nunique() == 1:
-        return _single_group_bars(table)
+        return _single_group_bars(table, unit_axis)
     metrics = list(dict.fromkeys(table["metric"]))[:max_metrics]
     palette = {g: _COLORS[i % len(_COLORS)] for i, g in enumerate(dict.fromkeys(table["group"]))}
     with plt.rc_context(_STYLE):
@@ -83,17 +85,15 @@ def metric_bars(table: pd.DataFrame, max_metrics: int = 12) -> str | None:
                         elinewidth=1)  # the dot shows an estimate of 0 too
             ax.set_xticks(x, [_short(g, 14) for g in part["group"]], rotation=20, ha="right")
             ax.set_title(_short(metric, 40))
-            vals = np.concatenate([est, lo, hi])
-            vals = vals[~np.isnan(vals)]
-            if vals.size and vals.min() >= 0 and vals.max() <= 1:
+            if unit_axis:
                 ax.set_ylim(0, 1.05)
             ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
     return figure_uri(fig)
 
 
-def _single_group_bars(table: pd.DataFrame) -> str:
-    """One group: every metric as a horizontal bar on one axis, CIs as error bars."""
+def _single_group_bars(table: pd.DataFrame, unit_axis: bool) -> str:
+    """One group: the metrics (of one kind) as horizontal bars on one axis with CIs."""
     est = table["estimate"].astype(float).to_numpy()
     lo = table["ci_low"].astype(float).to_numpy()
     hi = table["ci_high"].astype(float).to_numpy()
@@ -106,8 +106,8 @@ def _single_group_bars(table: pd.DataFrame) -> str:
                     elinewidth=1)
         ax.set_yticks(y, [_short(m, 40) for m in table["metric"]])
         ax.invert_yaxis()
-        top = np.nanmax(np.concatenate([est, hi, [1.0]]))
-        ax.set_xlim(0, top * 1.05)
+        top = 1.0 if unit_axis else np.nanmax(np.concatenate([est, hi, [1e-9]]))
+        ax.set_xlim(min(0.0, float(np.nanmin(np.concatenate([est, lo, [0.0]])))), top * 1.05)
         ax.set_xlabel(f"estimate with 95% CI: {_short(table['group'].iloc[0])}")
         ax.grid(axis="x", alpha=0.3)
         fig.tight_layout()
