@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -154,7 +155,7 @@ def test_report_content_matches_the_audit(result) -> None:
     assert len(tables["errors-table"]) - 1 == len(result.errors) > 0
     assert "No per-turn similarity-to-task column" in html and "drift-table" not in tables
     figures = _svgs(html)
-    assert len(figures) == 2 and all(b"<svg" in f and b"</svg>" in f for f in figures)
+    assert len(figures) == 3 and all(b"<svg" in f and b"</svg>" in f for f in figures)
 
 
 def test_comparison_table_and_drift_curves(run_dir: Path) -> None:
@@ -186,7 +187,8 @@ def test_comparison_table_and_drift_curves(run_dir: Path) -> None:
     assert float(most[0][2]) == pytest.approx(drift.iloc[0], abs=1e-3)
     assert float(most[0][2]) > float(least[0][2])
     assert tables["drift-table"][0][3] == "digression"
-    assert "task_similarity" in html and "drift_mean" in html and len(_svgs(html)) == 3
+    # 3 metric plots (rates, scores, counts), drift, termination
+    assert "task_similarity" in html and "drift_mean" in html and len(_svgs(html)) == 5
 
 
 def test_write_and_rebuild_from_dir(run_dir: Path, tmp_path: Path) -> None:
@@ -254,3 +256,85 @@ def test_renders_in_headless_chromium(result, tmp_path: Path) -> None:
     assert pixels.shape[:2] == (2000, 1280)
     header, page = pixels[:40].mean(), pixels[200:].mean()
     assert header < 0.3 < 0.8 < page < 1.0  # dark header above a light, non-blank page
+
+
+def _findings_html(html: str) -> str:
+    return html[html.index('<section id="findings">'):html.index('<section id="summary">')]
+
+
+def test_findings_lead_with_examples_and_trust(result) -> None:
+    html = render_report(result)
+    body = html[html.index("<main>"):]
+    assert re.search(r"<main>\s*<section id=\"findings\">", body)  # first section of the body
+    part = _findings_html(html)
+    conv = result.conversations[result.conversations["audited"]]
+    for flag in ("role_flip", "interruption", "repetition"):
+        k, n = int(conv[flag].sum()), len(conv)
+        assert k > 0 and f'id="finding-{flag}"' in part
+        block = part[part.index(f'id="finding-{flag}"'):]
+        block = block[:block.index("</div>\n  </div>")]
+        assert f"{k} of {n} conversations" in block and f"{100 * k / n:.1f}%" in block
+        assert "<mark>" in block
+        anchors = re.findall(r'href="#(turn-[^"]+)"', block)
+        assert 1 <= len(anchors) <= 3
+        for a in anchors:  # every example links to an existing flagged-turns row
+            assert f'<tr id="{a}"' in html
+    # the role flip is highlighted on the marker the evidence quotes, inside the turn
+    assert "already. <mark>Solution:</mark> add one part" in part
+    # the not-run detector and its reason are listed
+    for name, why in result.summary["not_run"].items():
+        assert f"<b>{name}</b> (not run): {why}" in part
+    assert f"{len(result.errors)} unreadable files" in part
+
+
+def test_findings_trust_comes_from_the_validity_file(result, tmp_path: Path) -> None:
+    fake = {"labelled": [{"set": "toyset", "flag": "role_flip", "level": "conversation", "n": 7,
+                          "precision": {"value": 0.625, "low": 0.5, "high": 0.75},
+                          "recall": {"value": 0.375, "low": 0.25, "high": 0.5}}],
+            "injections": [], "human": []}
+    path = tmp_path / "validity.json"
+    path.write_text(json.dumps(fake))
+    part = _findings_html(render_report(result, validity_path=path))
+    flips = part[part.index('id="finding-role_flip"'):]
+    assert "on labelled toyset (n=7) precision 0.62 [0.50, 0.75], recall 0.38" in flips[:3000]
+    missing = _findings_html(render_report(result, validity_path=tmp_path / "absent.json"))
+    assert "precision and recall not measured (absent.json not found)" in missing
+    assert "precision 1.00" not in missing
+
+
+def test_plots_keep_rates_apart_from_scores_and_counts(result) -> None:
+    import copy
+
+    res = copy.copy(result)
+    res.conversations = result.conversations.assign(
+        question_acts_mean=np.linspace(0.0, 8.0, len(result.conversations)))
+    html = render_report(res)
+    figs = re.findall(r'<figure class="metric-plot" data-kind="(\w+)" data-metrics="([^"]*)"',
+                      html)
+    kinds = {k: m.split() for k, m in figs}
+    assert set(kinds) == {"rate", "score", "count"} and len(figs) == 3
+    bools = {c for c in res.conversations.columns if pd.api.types.is_bool_dtype(
+        res.conversations[c])}
+    assert kinds["rate"] and all(m.removesuffix("_rate") in bools or m == "accuracy"
+                                 for m in kinds["rate"])
+    assert kinds["count"] == ["question_acts_mean"]
+    assert "repetition_score_mean" in kinds["score"]
+    assert not set(kinds["rate"]) & (set(kinds["count"]) | set(kinds["score"]))
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent "
+                    "(install Debian's browser: apt-get install -y chromium)")
+def test_findings_fill_the_first_screen(result, tmp_path: Path) -> None:
+    path = write_report(result, tmp_path / "report.html")
+    dom = _chromium(path.as_uri(), "--dump-dom", "--window-size=1280,800").stdout
+    attrs = dict(re.findall(r'data-([a-z-]+)="(\d*)"', dom[dom.index("<body"):][:400]))
+    assert attrs["ready"] == "1" and int(attrs["viewport-height"]) <= 800
+    assert 0 < int(attrs["findings-top"]) < 200  # right under the title bar
+    assert 0 < int(attrs["first-mark-top"]) < int(attrs["viewport-height"])  # an example shows
+    shot = tmp_path / "first.png"
+    _chromium(path.as_uri(), f"--screenshot={shot}", "--window-size=1280,800")
+    import matplotlib.image as mpimg
+
+    px = mpimg.imread(shot)[..., :3]
+    mark = (np.abs(px - np.array([0xff, 0xe5, 0x8a]) / 255).max(axis=2) < 0.03)
+    assert mark.sum() > 50  # the highlighted evidence is painted in the first screen

@@ -58,11 +58,11 @@ def load_validity(path: str | Path | None = None) -> tuple[dict | None, str]:
     """(the validity benchmark's JSON, or None, and a note saying where it came from)."""
     p = Path(path) if path is not None else VALIDITY_JSON
     if not p.is_file():
-        return None, f"not measured ({p.name} not found)"
+        return None, f"{p.name} not found"
     try:
         return json.loads(p.read_text(encoding="utf-8")), f"from {p.name}"
     except (OSError, json.JSONDecodeError) as exc:
-        return None, f"not measured ({p.name} unreadable: {exc})"
+        return None, f"{p.name} unreadable: {exc}"
 
 
 def _value(stat: Any) -> tuple[float | None, float | None, float | None]:

@@ -334,7 +334,8 @@ def render_report(result: Any, title: str = DEFAULT_TITLE,
     """
     summary = dict(result.summary or {})
     context = {
-        "title": title, "findings": findings(result, validity_path), "overview": _overview(summary)[0], "settings": _overview(summary)[1],
+        "title": title, "findings": findings(result, validity_path),
+        "overview": _overview(summary)[0], "settings": _overview(summary)[1],
         "metrics": _metrics(result),
         "drift": _drift(result), "termination": _termination(result),
         "flagged": _flagged(result.turns), "errors": _errors(getattr(result, "errors", None)),
