@@ -262,7 +262,7 @@ def _findings_html(html: str) -> str:
     return html[html.index('<section id="findings">'):html.index('<section id="summary">')]
 
 
-def test_findings_lead_with_examples_and_trust(result) -> None:
+def test_findings_lead_with_examples_and_trust(result, monkeypatch) -> None:
     html = render_report(result)
     body = html[html.index("<main>"):]
     assert re.search(r"<main>\s*<section id=\"findings\">", body)  # first section of the body
@@ -285,6 +285,12 @@ def test_findings_lead_with_examples_and_trust(result) -> None:
     for name, why in result.summary["not_run"].items():
         assert f"<b>{name}</b> (not run): {why}" in part
     assert f"{len(result.errors)} unreadable files" in part
+    # an example whose row is beyond the listed flagged turns gets no dead link
+    import artifactual.report.html as report_html
+
+    monkeypatch.setattr(report_html, "MAX_FLAGGED", 1)
+    few = _findings_html(render_report(result))
+    assert len(re.findall(r'href="#turn-', few)) <= 1 and "beyond the listed flagged" in few
 
 
 def test_findings_trust_comes_from_the_validity_file(result, tmp_path: Path) -> None:

@@ -274,7 +274,7 @@ def _short(text: str, limit: int) -> str:
 def _flagged(turns: pd.DataFrame, limit: int = MAX_FLAGGED) -> dict[str, Any]:
     flags = [c for c in turns.columns if c not in TURN_COLUMNS and _is_bool(turns[c])]
     if not flags or turns.empty:
-        return {"flags": flags, "rows": [], "total": 0, "counts": {}}
+        return {"flags": flags, "rows": [], "total": 0, "counts": {}, "anchors": set()}
     hits = turns[flags].fillna(False).astype(bool)
     any_hit = hits.any(axis=1)
     chosen = turns[any_hit]
@@ -294,7 +294,8 @@ def _flagged(turns: pd.DataFrame, limit: int = MAX_FLAGGED) -> dict[str, Any]:
                      "content": _clip(t.get("content"), MAX_CONTENT), "source": src,
                      "source_name": src_name})
     counts = {f: int(hits[f].sum()) for f in flags}
-    return {"flags": flags, "rows": rows, "total": int(any_hit.sum()), "counts": counts}
+    return {"flags": flags, "rows": rows, "total": int(any_hit.sum()), "counts": counts,
+            "anchors": {r["anchor"] for r in rows}}
 
 
 def _errors(errors: pd.DataFrame | None, limit: int = MAX_ERRORS) -> dict[str, Any]:
@@ -338,7 +339,8 @@ def render_report(result: Any, title: str = DEFAULT_TITLE,
         "overview": _overview(summary)[0], "settings": _overview(summary)[1],
         "metrics": _metrics(result),
         "drift": _drift(result), "termination": _termination(result),
-        "flagged": _flagged(result.turns), "errors": _errors(getattr(result, "errors", None)),
+        "flagged": _flagged(result.turns, MAX_FLAGGED),
+        "errors": _errors(getattr(result, "errors", None)),
         "group_by": _groups(result)[0], "max_flagged": MAX_FLAGGED,
     }
     return _ENV.get_template("report.html.j2").render(**context)
