@@ -4,11 +4,14 @@
 :class:`~artifactual.analysis.audit.AuditResult` (``turns``, ``conversations``, ``errors``,
 ``summary`` and, when present, ``comparison``) and renders whatever it holds:
 
+- Findings first (:mod:`artifactual.report.findings`): per applicable artifact its
+  prevalence, examples and measured trust; detectors not applicable / not run; input problems;
 - the corpus summary (every scalar key of ``summary``);
 - the metrics-with-CIs table: ``comparison`` rows (metric, group, estimate, CI, effect
   size, p, Holm p) when present, else per-group rates and means of the conversation-level
   columns with seeded bootstrap 95% CIs;
-- bar plots of those estimates with the CIs as error bars;
+- bar plots of those estimates with the CIs as error bars, one plot per kind of metric
+  (rates on a fixed 0–1 axis, scores, counts), so no axis mixes scales;
 - drift curves (per-turn similarity to the task by turn index) of the most and least
   drifting conversations, when the turns table has a similarity-to-task column;
 - the termination-reason breakdown (table and bars);
