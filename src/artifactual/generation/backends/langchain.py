@@ -206,6 +206,12 @@ def chat_openai(model: str, options: OpenAIOptions) -> Any:
     except ImportError as exc:  # pragma: no cover - depends on install
         raise BackendError(f"langchain-openai is not importable ({exc})",
                            fix="pip install langchain-openai") from exc
+    import httpx
+
+    # A client of its own: langchain-openai otherwise shares one cached async client per
+    # (base_url, timeout) across instances, and a client used in an event loop that has
+    # since closed fails with "Event loop is closed" (two runs in one process).
     return ChatOpenAI(model=model, base_url=options.base_url, api_key=read_api_key(options.api_key_env),
                       timeout=options.timeout_s, max_retries=options.max_retries,
-                      extra_body=dict(options.extra_body) or None)
+                      extra_body=dict(options.extra_body) or None,
+                      http_async_client=httpx.AsyncClient(timeout=options.timeout_s))
