@@ -88,6 +88,8 @@ def generate(config: Path = typer.Argument(..., help="YAML experiment config"),
     console.print(f"{result.n_total} dialogues in {out} ({result.n_new - result.n_unfinished} "
                   f"generated{unfinished}, {result.n_skipped} already done); "
                   f"{result.completion_tokens} new tokens, {rate:.0f} tok/s")
+    if not verbose:
+        render.route_exit_output(out / "engine.log")  # the engine's shutdown messages
 
 
 @app.command()

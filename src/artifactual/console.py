@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 __all__ = ["terminal_width", "grid", "summary_table", "comparison_table", "not_applicable_lines",
-           "fmt_number", "fmt_p", "progress", "engine_output", "Progress"]
+           "fmt_number", "fmt_p", "progress", "engine_output", "route_exit_output", "Progress"]
 
 Progress = Callable[[str, int, int], None]
 GAP = 2  # spaces between columns
@@ -296,6 +296,20 @@ def _fd_backed(stream: Any, fd: int) -> bool:
         return stream.fileno() == fd
     except (AttributeError, OSError, ValueError):
         return False
+
+
+def route_exit_output(log_path: str | Path) -> None:
+    """Send what this process writes to fds 1 and 2 from now on to ``log_path``: engines
+    shut down at interpreter exit and log as they go, after the last line for the user."""
+    for s in (sys.stdout, sys.stderr):
+        try:
+            s.flush()
+        except (OSError, ValueError):
+            pass
+    log = os.open(Path(log_path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
 
 
 @contextmanager
