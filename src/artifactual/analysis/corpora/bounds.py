@@ -25,9 +25,8 @@ from typing import Any
 
 from artifactual.errors import AnalysisError
 
-__all__ = ["StepLimitExceeded", "StageError", "Guard", "bounded", "tick", "head_chain", "is_root",
-           "BASE_STEPS",
-           "STEPS_PER_TOKEN"]
+__all__ = ["StepLimitExceeded", "StageError", "Guard", "bounded", "bounded_map", "tick",
+           "head_chain", "is_root", "BASE_STEPS", "STEPS_PER_TOKEN"]
 
 #: Steps every document gets, whatever its length.
 BASE_STEPS = 20_000
@@ -63,6 +62,15 @@ def bounded(stage: str, n_tokens: int, *, limit: int | None = None) -> Iterator[
         yield
     finally:
         _current.reset(token)
+
+
+def bounded_map(stage: str, docs: Any, fn: Any) -> list[Any]:
+    """``[fn(doc) for doc in docs]``, each call under its own budget for ``stage``."""
+    out = []
+    for doc in docs:
+        with bounded(stage, len(doc)):
+            out.append(fn(doc))
+    return out
 
 
 def tick(n: int = 1) -> None:

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from artifactual.analysis.corpora.bounds import bounded, head_chain, is_root, tick
+from artifactual.analysis.corpora.bounds import bounded_map, head_chain, is_root, tick
 from artifactual.analysis.corpora.connectives import (_COORDINATORS, _INITIAL_ONLY, _MAX_WORDS, _MODALS,
                                                 _PRONOUNS_3P, _STATIVE, _SUBORDINATORS, CONNECTIVES,
                                                 EDGE_LABELS, SENSES, C, P, T)
@@ -346,11 +346,7 @@ def discourse_graphs(texts: Sequence[str] | Iterable[Any], *, batch_size: int = 
     items = list(texts)
     if items and all(isinstance(t, str) for t in items):
         items = parse_texts(items, batch_size=batch_size, progress=progress)
-    graphs = []
-    for d in items:
-        with bounded("discourse", len(d)):
-            graphs.append(discourse_graph(d, entity_mode))
-    return graphs
+    return bounded_map("discourse", items, lambda d: discourse_graph(d, entity_mode))
 
 
 def graph_stats(g: nx.DiGraph) -> dict[str, float]:

@@ -42,7 +42,7 @@ from typing import Any
 
 import pandas as pd
 
-from artifactual.analysis.corpora.bounds import bounded
+from artifactual.analysis.corpora.bounds import bounded_map
 from artifactual.analysis.corpora.discourse import SENSES, Connective, find_connectives, parse_texts
 
 __all__ = ["STYLE_COLUMNS", "HEDGES", "UNCERTAINTY", "style_row", "style_table", "mtld",
@@ -220,10 +220,7 @@ def style_table(texts: Sequence[str] | Sequence[Any], index: Sequence[Any] | Non
     items = list(texts)
     if items and all(isinstance(t, str) for t in items):
         items = parse_texts(items, batch_size=batch_size, progress=progress)
-    rows = []
-    for d in items:
-        with bounded("style", len(d)):
-            rows.append(style_row(d))
+    rows = bounded_map("style", items, style_row)
     return pd.DataFrame(rows, columns=STYLE_COLUMNS,
                         index=None if index is None else pd.Index(index)).astype(
         {"n_chars": "int64", "n_words": "int64", "n_sentences": "int64"})
