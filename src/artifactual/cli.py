@@ -136,6 +136,10 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
               None, "--markers", metavar="JSON|FILE",
               help="role-flip markers instead of inferring them: JSON (or a .json file) with "
                    "user_markers, assistant_markers, done_tokens"),
+          precision: Optional[str] = typer.Option(
+              None, "--encoder-precision", metavar="auto|fp32|bf16",
+              help="MiniLM's precision (default: $ARTIFACTUAL_ENCODER_PRECISION, else auto: "
+                   "bf16 on CPUs with native bfloat16, else fp32)"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
     given_markers = _markers_option(markers)
@@ -159,7 +163,8 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
                                        progress=progress, speaker_pattern=speaker_pattern,
                                        column=column,
                                        detectors=names, compare_by=compare_by,
-                                       reference=reference, markers=given_markers, **scale)
+                                       reference=reference, markers=given_markers,
+                                       encoder_precision=precision, **scale)
         result.write(out)
     except ArtifactualError as exc:
         _fail(exc)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from artifactual.analysis import audit
 from artifactual.analysis.detectors.digression import detect_digression
 from artifactual.analysis.tables import to_frames
+from artifactual.analysis.encoder import PRECISION_ENV
 from artifactual.analysis.text import build_context, embed, task_texts
 from artifactual.cli import app
 from artifactual.errors import AnalysisError
@@ -52,7 +53,11 @@ def _topic_conv(i: int, topic: str) -> Conversation:
                  task=f"Explain how to {topic}.", strategy="even" if i % 2 else "odd")
 
 
-def test_off_topic_turn_is_flagged_with_its_similarities() -> None:
+def test_off_topic_turn_is_flagged_with_its_similarities(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # fp32: the arithmetic is checked to 1e-5 against vectors embedded in another batch,
+    # and bf16 vectors vary with the batch by up to ~3e-4 (test_encoder.py)
+    monkeypatch.setenv(PRECISION_ENV, "fp32")
     turns, convs = to_frames([_conv("c", TOMATO, "Grow tomatoes on a shaded balcony.")])
     out = detect_digression(turns, tasks=task_texts(convs))
     assert out["digression"].tolist() == [False, False, True, False, False]

@@ -65,7 +65,8 @@ from artifactual.analysis.detectors.roles import Markers, as_markers
 from artifactual.analysis.stats.summary import (NONE_KEY, attach_flags, conversation_flags,
                                                 mask_flags, summarize)
 from artifactual.analysis.tables import CONVERSATION_COLUMNS, to_frames
-from artifactual.analysis.text import TextContext, build_context, task_texts
+from artifactual.analysis.encoder import resolve_precision
+from artifactual.analysis.text import TextContext, build_context, task_texts, text_models
 from artifactual.errors import AnalysisError
 from artifactual.readers import ErrorLog, ReadError, read
 from artifactual.records import Conversation, Source
@@ -127,6 +128,7 @@ class AuditPlan:
     format: str | None = None
     options: dict[str, Any] | None = None
     applicability: Applicability | None = None  # set by :func:`prepare`
+    precision: str | None = None  # the encoder's (:mod:`.encoder`); None: its default
 
     @property
     def needs(self) -> set[str]:
@@ -139,7 +141,8 @@ def plan_audit(*, detectors: Sequence[str] | None = None,
                format: str | None = None, group_by: str | None = "strategy",
                compare_by: str | None = None, reference: str | None = None, seed: int = 0,
                detector_params: Mapping[str, Mapping[str, Any]] | None = None,
-               speaker_pattern: str | None = None, column: str | None = None) -> AuditPlan:
+               speaker_pattern: str | None = None, column: str | None = None,
+               encoder_precision: str | None = None) -> AuditPlan:
     """Check and resolve :func:`audit`'s keywords (same meaning); unknown detector names
     and invalid markers fail here, before any reading."""
     names = default_detectors() if detectors is None else list(detectors)
@@ -159,7 +162,7 @@ def plan_audit(*, detectors: Sequence[str] | None = None,
                if v is not None} or None
     return AuditPlan(detectors=names, params=params, markers=mk, group_by=group_by,
                      compare_by=compare_by, reference=reference, seed=seed, format=format,
-                     options=options)
+                     options=options, precision=resolve_precision(encoder_precision))
 
 
 class IdClaims:
@@ -376,7 +379,8 @@ def audit(paths: str | Path | Iterable[str | Path], *,
           compare_by: str | None = None, reference: str | None = None, seed: int = 0,
           progress: ProgressFn | None = None,
           detector_params: Mapping[str, Mapping[str, Any]] | None = None,
-          speaker_pattern: str | None = None, column: str | None = None) -> AuditResult:
+          speaker_pattern: str | None = None, column: str | None = None,
+          encoder_precision: str | None = None) -> AuditResult:
     """Read every path, run ``detectors`` on each turn, and summarise per ``group_by``.
 
     ``detectors`` defaults to every registered detector. ``markers`` configures the
@@ -385,13 +389,15 @@ def audit(paths: str | Path | Iterable[str | Path], *,
     transcripts into turns; ``column`` names the chat column of a dataset table
     (:mod:`artifactual.readers.dataset`). ``compare_by`` (a conversations column, or ``"path"``)
     compares the groups against ``reference`` (default: the first group), with the
-    seeded statistics of :mod:`.compare`, and also sets ``group_by``. Unreadable input
-    lands in ``errors``.
+    seeded statistics of :mod:`.compare`, and also sets ``group_by``.
+    ``encoder_precision`` is the sentence encoder's (:mod:`.encoder`: auto, fp32 or
+    bf16). The text context is lazy: only the turns a detector reads are parsed or
+    embedded (:mod:`.text`). Unreadable input lands in ``errors``.
     """
     plan = plan_audit(detectors=detectors, markers=markers, format=format, group_by=group_by,
                       compare_by=compare_by, reference=reference, seed=seed,
                       detector_params=detector_params, speaker_pattern=speaker_pattern,
-                      column=column)
+                      column=column, encoder_precision=encoder_precision)
     if isinstance(paths, (str, Path)):
         paths = [paths]
     log = ErrorLog()
@@ -400,6 +406,9 @@ def audit(paths: str | Path | Iterable[str | Path], *,
     conversations["input_path"] = pd.array(origins, dtype="string")
     formats = prepare(plan, turns, conversations)
     context = (build_context(turns, tasks=task_texts(conversations), needs=plan.needs,
-                             progress=progress) if plan.needs and len(turns) else None)
+                             precision=plan.precision, lazy=True, progress=progress)
+               if plan.needs and len(turns) else None)
     frames = run_detectors(plan, turns, context, progress=progress)
-    return finish_audit(plan, turns, conversations, frames, log, skipped, formats)
+    result = finish_audit(plan, turns, conversations, frames, log, skipped, formats)
+    result.summary["text_models"] = text_models(context, plan.precision)
+    return result

@@ -125,7 +125,8 @@ def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None =
               progress: ProgressFn | None = None,
               detector_params: Mapping[str, Mapping[str, Any]] | None = None,
               speaker_pattern: str | None = None, column: str | None = None,
-              timings: RayTimings | None = None) -> AuditResult:
+              timings: RayTimings | None = None,
+              encoder_precision: str | None = None) -> AuditResult:
     """:func:`artifactual.analysis.audit.audit` on Ray Data (module docstring).
 
     Every keyword of ``audit`` has its meaning and default. ``address`` joins a Ray
@@ -139,7 +140,7 @@ def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None =
     plan = plan_audit(detectors=detectors, markers=markers, format=format, group_by=group_by,
                       compare_by=compare_by, reference=reference, seed=seed,
                       detector_params=detector_params, speaker_pattern=speaker_pattern,
-                      column=column)
+                      column=column, encoder_precision=encoder_precision)
     corpus = [n for n in plan.detectors if detector_scope(n) == "corpus"]
     local = [n for n in plan.detectors if n not in corpus]
     for name in corpus:
@@ -184,6 +185,7 @@ def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None =
     frames.update(run_detectors(plan, turns, ctx, names=corpus, progress=step))
     times.corpus_s, t0 = time.perf_counter() - t0, time.perf_counter()
     result = finish_audit(plan, turns, conversations, frames, log, skipped, formats)
+    result.summary["text_models"] = {"encoder_precision": plan.precision}
     times.finish_s = time.perf_counter() - t0
     times.total_s = time.perf_counter() - t_start
     return result

@@ -172,7 +172,7 @@ class ShardAuditor:
         from artifactual.analysis.audit import run_detectors
         from artifactual.analysis.text import build_context
 
-        ctx = (build_context(turns, tasks=tasks, needs=self.needs)
+        ctx = (build_context(turns, tasks=tasks, needs=self.needs, precision=self.plan.precision)
                if self.needs and len(turns) else None)
         res = ShardResult(frames=run_detectors(self.plan, turns, ctx, names=self.local))
         if self.ship and ctx is not None:

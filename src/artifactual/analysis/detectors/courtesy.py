@@ -99,8 +99,15 @@ def detect_courtesy_loops(turns: pd.DataFrame, *, context: TextContext | None = 
     if n:
         require_columns(turns, ("conversation_id", "turn_index", "content"))
         ctx = context_for(turns, context, ("docs",))
-        docs = ctx.docs_for(turns.index)
-        only = [is_courtesy_only(d, max_words) for d in docs]
+        # Tokens decide most turns: only pos_ tags can turn a lexically possible turn
+        # down, so a turn that fails on its tokens alone fails on its parse too, and
+        # only the rest are tagged.
+        texts = dict(zip(range(n), ctx.tokens_for(turns.index)))
+        maybe = [q for q in range(n) if is_courtesy_only(texts[q], max_words)]
+        tagged = ctx.docs_for(turns.index[maybe], level="tags") if maybe else []
+        for q, doc in zip(maybe, tagged):
+            only[q], texts[q] = is_courtesy_only(doc, max_words), doc
+        docs = [texts[q] for q in range(n)]
         order = turns["turn_index"].tolist()
         for rows in ordered_conversations(turns):
             run: list[int] = []

@@ -112,9 +112,11 @@ def _empty(index: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(cols, index=index)
 
 
-def _task_vectors(ctx: TextContext, tasks: Mapping[str, str] | None) -> dict[str, np.ndarray]:
-    """conversation_id -> task vector, embedding any given task the context lacks."""
-    vectors = dict(ctx.task_embeddings)
+def _task_vectors(ctx: TextContext, tasks: Mapping[str, str] | None,
+                  cids: list[str]) -> dict[str, np.ndarray]:
+    """conversation_id -> task vector of ``cids``, embedding any given task the context
+    lacks."""
+    vectors = ctx.task_vectors(cids)
     if tasks:
         todo = {cid: text for cid, text in tasks.items()
                 if text and (cid not in vectors or ctx.tasks.get(cid) != text)}
@@ -163,11 +165,12 @@ def detect_digression(turns: pd.DataFrame, *, context: TextContext | None = None
         raise AnalysisError(f"turns table lacks column(s) {', '.join(missing)}",
                             fix="build it with artifactual.analysis.tables.to_frames")
     ctx = context_for(turns, context, ("embeddings",))
-    task_vecs = _task_vectors(ctx, tasks)
+    cids = turns["conversation_id"].astype(str).unique().tolist()
+    emb = ctx.embeddings_for(turns.index, with_tasks=cids).astype(np.float64)  # one pass
+    task_vecs = _task_vectors(ctx, tasks, cids)
     task_text = {**ctx.tasks, **dict(tasks or {})}
     order = turns.assign(_pos=np.arange(len(turns))).sort_values(
         ["turn_index", "_pos"], kind="stable")
-    emb = ctx.embeddings_for(turns.index).astype(np.float64)
     texts = ctx.texts if ctx.index.equals(turns.index) else ["" if pd.isna(c) else str(c)
                                                              for c in turns["content"]]
     n = len(turns)

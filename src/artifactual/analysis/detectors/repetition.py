@@ -133,9 +133,11 @@ def detect_content_repetition(turns: pd.DataFrame, *, context: TextContext | Non
     if n:
         require_columns(turns, ("conversation_id", "turn_index", "content"))
         ctx = context_for(turns, context, ("embeddings",))
-        emb = ctx.embeddings_for(turns.index)
         texts = ["" if pd.isna(c) else str(c) for c in turns["content"]]
         long_enough = [len(words(t)) >= min_words for t in texts]
+        long_rows = np.flatnonzero(long_enough)  # only these are compared, so embedded
+        vecs = ctx.embeddings_for(turns.index[long_rows]) if len(long_rows) else None
+        at = {int(q): k for k, q in enumerate(long_rows)}
         order = turns["turn_index"].tolist()
         for rows in ordered_conversations(turns):
             seen: list[int] = []
@@ -143,7 +145,7 @@ def detect_content_repetition(turns: pd.DataFrame, *, context: TextContext | Non
                 if not long_enough[q]:
                     continue
                 if seen:
-                    sims = emb[seen] @ emb[q]
+                    sims = vecs[[at[j] for j in seen]] @ vecs[at[q]]
                     k = int(np.argmax(sims))
                     best, j = float(sims[k]), seen[k]
                     scores[q] = best
