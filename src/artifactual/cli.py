@@ -6,16 +6,15 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import Iterator, Optional
 
 import typer
-from rich.console import Console
 
 from artifactual import console as render
+from artifactual.cli_audit import (judge_config, markers_option, print_comparison, print_judge,
+                                   print_summary)
+from artifactual.cli_io import console, err_console, fail as _fail, show as _show
 from artifactual.errors import ArtifactualError
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Generate synthetic LLM data and audit it for artifacts.")
@@ -23,8 +22,6 @@ models_app = typer.Typer(no_args_is_help=True, help="Embedded default models.")
 app.add_typer(models_app, name="models")
 runs_app = typer.Typer(no_args_is_help=True, help="Inspect run directories.")
 app.add_typer(runs_app, name="runs")
-console = Console()
-err_console = Console(stderr=True)
 
 
 @contextmanager
@@ -46,16 +43,6 @@ def _engine_output(log: Path, verbose: bool) -> Iterator:
             err_console.print(f"engine messages: {log} (or run again with --verbose)",
                               markup=False, highlight=False)
         raise
-
-
-def _show(text: str) -> None:
-    """Print pre-laid-out plain text (tables from :mod:`artifactual.console`) as it is."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
-def _fail(exc: ArtifactualError) -> None:
-    err_console.print(f"[red]error:[/red] {exc}")
-    raise typer.Exit(2)
 
 
 @app.command()
@@ -142,8 +129,8 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
                    "bf16 on CPUs with native bfloat16, else fp32)"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
-    given_markers = _markers_option(markers)
-    judge_cfg = _judge_config(judge, judge_sample)
+    given_markers = markers_option(markers)
+    judge_cfg = judge_config(judge, judge_sample)
     if judge_cfg is not None and kind != "conversations":
         _fail(ArtifactualError(f"--judge reads conversations, not --kind {kind}",
                                fix="drop --judge, or audit conversations"))
@@ -168,9 +155,9 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
         result.write(out)
     except ArtifactualError as exc:
         _fail(exc)
-    _print_summary(result.summary)
+    print_summary(result.summary)
     if result.comparison is not None:
-        _print_comparison(result.comparison)
+        print_comparison(result.comparison)
     if len(result.errors):
         err_console.print(f"[yellow]{len(result.errors)} input problem(s)[/yellow]; see {out / 'errors.parquet'}")
         for row in result.errors.head(5).itertuples():
@@ -184,84 +171,8 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
         except ArtifactualError as exc:
             err_console.print(f"the offline audit is written to {out}; the judge failed")
             _fail(exc)
-        _print_judge(section)
+        print_judge(section)
     console.print(f"wrote {out}")
-
-
-def _judge_config(path: Optional[Path], sample: Optional[int]):
-    """The judge config of ``--judge`` (checked before any audit work), or None."""
-    if path is None:
-        if sample is not None:
-            _fail(ArtifactualError("--judge-sample needs --judge", fix="add --judge configs/judge.yaml"))
-        return None
-    from artifactual.config import load_judge_config
-
-    try:
-        return load_judge_config(path)
-    except ArtifactualError as exc:
-        _fail(exc)
-
-
-def _ci(est: Optional[dict]) -> str:
-    if est is None or est["ci_low"] is None:
-        return ""
-    return f"[{render.fmt_number(est['ci_low'])}, {render.fmt_number(est['ci_high'])}]"
-
-
-def _print_judge(section: dict) -> None:
-    """The judge's estimates per artifact, beside the offline flag rate."""
-    sample = section["sample"] or "all"
-    rows: list[list[str]] = []
-    for name, a in section["artifacts"].items():
-        rows.append([f"{name} ({a['n_judged']} judged)"])
-        for measure, value, est in [("offline rate", a["offline_rate"], None),
-                                    ("judge prevalence", None, a["prevalence"]),
-                                    ("offline precision", None, a["precision"]),
-                                    ("offline recall", None, a["recall"])]:
-            value = est["estimate"] if est is not None else value
-            rows.append([f"  {measure}", render.fmt_number(value), _ci(est) or "-"])
-    _show(render.grid(["artifact", "estimate", "95% CI"], rows, width=render.terminal_width(),
-                      title=f"LLM judge: {section['model']} ({section['backend']}), {sample} "
-                            "conversation(s) per artifact"))
-    for name, a in section["artifacts"].items():
-        for note in a["notes"]:
-            console.print(f"  [dim]{name}: {note}[/dim]")
-    if section["n_errors"]:
-        err_console.print(f"[yellow]{section['n_errors']} judge answer(s) unusable[/yellow]; "
-                          f"see the error rows in {section['judgments']}")
-
-
-def _markers_option(value: Optional[str]) -> Optional[dict]:
-    """``--markers``: inline JSON or a JSON file; None when not given."""
-    if value is None:
-        return None
-    text = Path(value).read_text(encoding="utf-8") if Path(value).is_file() else value
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        _fail(ArtifactualError(f"--markers is neither a JSON file nor JSON: {exc}",
-                               fix='pass e.g. \'{"assistant_markers": ["Solution&Action:"]}\''))
-    if not isinstance(data, dict):
-        _fail(ArtifactualError("--markers must be a JSON object",
-                               fix="give user_markers, assistant_markers and done_tokens lists"))
-    return data
-
-
-def _print_not_applicable(summary: dict) -> None:
-    """Detectors that did not apply (rates None) and why; the format failures."""
-    n, audited = summary.get("n_conversations"), summary.get("n_audited")
-    if n is not None and audited is not None and audited < n:
-        console.print(f"[yellow]{n - audited} of {n} conversation(s) could not be audited "
-                      f"(format failures); rates are over the other {audited}[/yellow]")
-    for line in render.termination_lines(summary):
-        console.print(line, markup=False, highlight=False)
-    for line in render.not_applicable_lines(summary):
-        console.print(line, markup=False, highlight=False)
-    mk = summary.get("markers") or {}
-    if mk.get("used"):
-        used = mk["used"]
-        console.print(f"[dim]role markers ({mk.get('source')}): user {used['user_markers']}, "
-                      f"assistant {used['assistant_markers']}, done {used['done_tokens']}[/dim]")
 
 
 def _fmt(v: object) -> str:
@@ -270,20 +181,6 @@ def _fmt(v: object) -> str:
     if isinstance(v, float):
         return f"{v:.3f}"
     return str(v)
-
-
-def _print_comparison(comparison: pd.DataFrame) -> None:
-    """The audit's group comparison: per metric, estimate, 95% CI, effect and Holm p."""
-    by = comparison["group_by"].iloc[0] if len(comparison) else ""
-    _show(render.comparison_table(comparison, width=render.terminal_width(),
-                                  title=f"Comparison by {by} (effect and Holm-corrected p "
-                                        "against the reference; * p < 0.05)"))
-
-
-def _print_summary(summary: dict) -> None:
-    """Metrics that apply, as rows; then format failures, endings and what did not apply."""
-    _show(render.summary_table(summary, width=render.terminal_width()))
-    _print_not_applicable(summary)
 
 
 def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool = False,

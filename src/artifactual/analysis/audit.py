@@ -32,8 +32,10 @@ on, and is None (with a reason in ``not_applicable``) where it ran on none.
 
 Detectors default to every registered one with ``default=True``
 (:func:`.registry.default_detectors`). Those that declared ``needs`` (spaCy docs,
-MiniLM embeddings) share one :class:`.text.TextContext`, built once per audit from all
-turns and each conversation's task statement, and passed as ``context=``.
+MiniLM embeddings) share one lazy :class:`.text.TextContext` over all turns and each
+conversation's task statement, passed as ``context=``: a turn is parsed, tagged or
+embedded only when a detector reads it, each distinct text once. ``summary.json``
+``text_models`` says what that took and the encoder's precision (:mod:`.encoder`).
 
 The steps are public so that :func:`artifactual.scale.audit.audit_ray` shares them and
 gets the same results: :func:`plan_audit` (keywords checked and resolved),
@@ -42,8 +44,8 @@ failures, applicability, inferred markers), :func:`run_detectors` and
 :func:`finish_audit` (evidence joined, summary, conversation flags, comparison).
 
 ``progress``, if given, is called as ``progress(stage, done, total)`` with stage
-``"read"`` (total None) after each conversation, ``"parse"`` / ``"embed"`` while the text
-context is built, and ``"detect"`` after each detector.
+``"read"`` (total None) after each conversation, ``"parse"`` / ``"embed"`` while a
+detector's request to the text context is computed, and ``"detect"`` after each detector.
 """
 
 from __future__ import annotations
@@ -57,15 +59,14 @@ from typing import Any, Callable
 import pandas as pd
 
 from artifactual.analysis.stats.compare import compare
-from artifactual.analysis.applicability import Applicability, resolve
+from artifactual.analysis.applicability import resolve
 from artifactual.analysis.detectors.format import format_failures
-from artifactual.analysis.registry import (default_detectors, detector_needs, get_detector,
-                                           off_by_default, run_detector)
-from artifactual.analysis.detectors.roles import Markers, as_markers
+from artifactual.analysis.registry import detector_needs, off_by_default, run_detector
+from artifactual.analysis.detectors.roles import Markers
+from artifactual.analysis.plan import AuditPlan, plan_audit
 from artifactual.analysis.stats.summary import (NONE_KEY, attach_flags, conversation_flags,
                                                 mask_flags, summarize)
 from artifactual.analysis.tables import CONVERSATION_COLUMNS, to_frames
-from artifactual.analysis.encoder import resolve_precision
 from artifactual.analysis.text import TextContext, build_context, task_texts, text_models
 from artifactual.errors import AnalysisError
 from artifactual.readers import ErrorLog, ReadError, read
@@ -108,61 +109,6 @@ class AuditResult:
 
         paths["report"] = write_report(self, out / "report.html")
         return paths
-
-
-@dataclass
-class AuditPlan:
-    """What one audit runs, resolved from :func:`audit`'s keywords before any reading.
-
-    Shared by :func:`audit` and :func:`artifactual.scale.audit.audit_ray`, so both read,
-    detect and summarise with the same settings (see :func:`plan_audit`).
-    """
-
-    detectors: list[str]
-    params: dict[str, dict[str, Any]]
-    markers: Markers | None
-    group_by: str | None
-    compare_by: str | None
-    reference: str | None = None
-    seed: int = 0
-    format: str | None = None
-    options: dict[str, Any] | None = None
-    applicability: Applicability | None = None  # set by :func:`prepare`
-    precision: str | None = None  # the encoder's (:mod:`.encoder`); None: its default
-
-    @property
-    def needs(self) -> set[str]:
-        """What the detectors read from the shared text context."""
-        return {need for name in self.detectors for need in detector_needs(name)}
-
-
-def plan_audit(*, detectors: Sequence[str] | None = None,
-               markers: Markers | Mapping[str, Any] | None = None,
-               format: str | None = None, group_by: str | None = "strategy",
-               compare_by: str | None = None, reference: str | None = None, seed: int = 0,
-               detector_params: Mapping[str, Mapping[str, Any]] | None = None,
-               speaker_pattern: str | None = None, column: str | None = None,
-               encoder_precision: str | None = None) -> AuditPlan:
-    """Check and resolve :func:`audit`'s keywords (same meaning); unknown detector names
-    and invalid markers fail here, before any reading."""
-    names = default_detectors() if detectors is None else list(detectors)
-    for name in names:
-        get_detector(name)  # unknown names fail before any reading
-    if compare_by is not None:
-        compare_by = "input_path" if compare_by == "path" else compare_by
-        group_by = compare_by
-    params = {k: dict(v) for k, v in (detector_params or {}).items()}
-    mk: Markers | None = None
-    if "role_flip" in names:
-        given = markers if markers is not None else params.get("role_flip", {}).get("markers")
-        mk = as_markers(given) if given is not None else None  # None: inferred per corpus
-        if mk is not None:
-            params.setdefault("role_flip", {})["markers"] = mk
-    options = {k: v for k, v in (("speaker_pattern", speaker_pattern), ("column", column))
-               if v is not None} or None
-    return AuditPlan(detectors=names, params=params, markers=mk, group_by=group_by,
-                     compare_by=compare_by, reference=reference, seed=seed, format=format,
-                     options=options, precision=resolve_precision(encoder_precision))
 
 
 class IdClaims:

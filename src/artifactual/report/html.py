@@ -24,8 +24,6 @@ HTML-escaped (Jinja2 autoescape).
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -37,11 +35,10 @@ import pandas as pd
 from artifactual.analysis.stats.compare import bootstrap_ci
 from artifactual.analysis.stats.summary import NONE_KEY
 from artifactual.analysis.tables import CONVERSATION_COLUMNS, TURN_COLUMNS
-from artifactual.errors import InputError
 from artifactual.report import plots
 from artifactual.report.findings import findings, turn_anchor
 
-__all__ = ["render_report", "write_report", "report_from_dir", "load_audit_dir"]
+__all__ = ["render_report", "write_report"]
 
 DEFAULT_TITLE = "artifactual audit report"
 ALL_GROUP = "(all)"
@@ -355,53 +352,3 @@ def write_report(result: Any, path: str | Path, title: str = DEFAULT_TITLE) -> P
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_report(result, title=title), encoding="utf-8")
     return out
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict):  # pandas "split"/"columns" layouts, or {"rows": [...]}
-        data = data.get("rows", data.get("data", data))
-    return pd.DataFrame(data)
-
-
-def load_audit_dir(audit_dir: str | Path) -> Any:
-    """An AuditResult rebuilt from the files ``AuditResult.write`` left in ``audit_dir``."""
-    from artifactual.analysis.audit import AuditResult
-
-    root = Path(audit_dir)
-    needed = [root / "turns.parquet", root / "conversations.parquet", root / "summary.json"]
-    absent = [p.name for p in needed if not p.is_file()]
-    if absent:
-        raise InputError(f"not an audit output directory: {', '.join(absent)} missing",
-                         where=str(root),
-                         fix="point at a directory written by `artifactual audit --out DIR` "
-                             "or AuditResult.write(DIR)")
-    try:
-        summary = json.loads((root / "summary.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"summary.json is not valid JSON: {exc}", where=str(root),
-                         fix="re-run the audit to rewrite it") from None
-    errors_path = root / "errors.parquet"
-    tables = {"turns": pd.read_parquet(needed[0]), "conversations": pd.read_parquet(needed[1]),
-              "errors": pd.read_parquet(errors_path) if errors_path.is_file() else pd.DataFrame()}
-    comparison = next((_read_table(p) for p in (root / "comparison.parquet",
-                                                 root / "comparison.json") if p.is_file()), None)
-    names = {f.name for f in dataclasses.fields(AuditResult)}
-    result = AuditResult(summary=summary, **tables,
-                         **({"comparison": comparison} if "comparison" in names else {}))
-    if "comparison" not in names:
-        result.comparison = comparison  # type: ignore[attr-defined]
-    return result
-
-
-def report_from_dir(audit_dir: str | Path, path: str | Path | None = None,
-                    title: str = DEFAULT_TITLE) -> Path:
-    """Rebuild ``report.html`` from an audit directory's Parquet/JSON files; return its path.
-
-    ``path`` defaults to ``audit_dir/report.html``.
-    """
-    result = load_audit_dir(audit_dir)
-    return write_report(result, Path(audit_dir) / "report.html" if path is None else path,
-                        title=title)

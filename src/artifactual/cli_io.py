@@ -1,0 +1,23 @@
+"""The command line's consoles and its two ways out: print laid-out text, or fail."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from artifactual.errors import ArtifactualError
+
+__all__ = ["console", "err_console", "show", "fail"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def show(text: str) -> None:
+    """Print pre-laid-out plain text (tables from :mod:`artifactual.console`) as it is."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def fail(exc: ArtifactualError) -> None:
+    err_console.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(2)
