@@ -318,7 +318,9 @@ def _shard_stage(ray: Any, shards: list[Shard], turns: pd.DataFrame,
     ds = _map_batches(
         ray.data.from_items(rows, override_num_blocks=len(rows)), ShardAuditor,
         {"max_restarts": _RETRIES, "max_task_retries": _RETRIES}, batch_size=None,
-        num_cpus=1, compute=ray.data.ActorPoolStrategy(size=actors),
+        # one shard in flight per actor: a worker that dies takes only its own shard with it
+        num_cpus=1,
+        compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
         fn_constructor_kwargs={"plan": plan, "local": local, "functions": functions,
                                "needs": sorted(needs), "ship": ship})
 
