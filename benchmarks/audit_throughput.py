@@ -19,7 +19,8 @@ times, side by side and alternating ``--repeat`` times:
 
 Both models are loaded and warmed up before any timing. It prints conversations/s and
 turns/s for each, what the audit parsed, tagged and embedded and the seconds each
-took, the ratio bare / audit (target: >= 3x), and the agreement of the audit with the
+took, the ratio bare / audit (target: >= 3x), the encoder's achieved GFLOP/s beside a
+plain matmul on this CPU (what bounds the audit; ``--no-bound`` skips it), and the agreement of the audit with the
 fp32 path: per detector, the turn flags that differ, and the largest difference of the
 similarities the flags threshold. Stated tolerance: at most 0.5% of any detector's turn
 flags differ, and every differing flag is borderline: the flagged side is within 0.005 of
@@ -174,6 +175,43 @@ def _agreement(fast, ref) -> list[str]:
     return lines
 
 
+def _encoder_bound(encoder, texts: list[str]) -> list[str]:
+    """Lines: MiniLM's achieved GFLOP/s in its linear layers (from the token count after
+    truncation and the model's shape) at fp32 and under bf16 autocast, beside a plain
+    matrix product of the same width on this CPU: how close the encoder runs to the
+    hardware, and so what bounds an audit whose time is the encoder's."""
+    import torch
+
+    cfg = encoder[0].auto_model.config
+    hidden, inter, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
+    limit = encoder.max_seq_length
+    n_tok = sum(min(len(ids), limit) for ids in encoder.tokenizer(texts)["input_ids"])
+    flop = n_tok * layers * (4 * hidden * hidden + 2 * hidden * inter) * 2
+    lines = [f"encoder bound: {len(texts)} texts, {n_tok} word pieces after truncation to {limit}"]
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        ctx = torch.autocast("cpu", dtype=torch.bfloat16, enabled=name == "bf16")
+        with ctx:
+            encoder.encode(texts[:128], batch_size=64, show_progress_bar=False)
+            t0 = time.perf_counter()
+            encoder.encode(texts, batch_size=64, show_progress_bar=False)
+            secs = time.perf_counter() - t0
+        a = torch.randn(64 * 32, hidden, dtype=dtype)
+        b = torch.randn(hidden, inter, dtype=dtype)
+        for _ in range(3):
+            a @ b
+        t0 = time.perf_counter()
+        for _ in range(50):
+            a @ b
+        peak = 50 * 2 * a.shape[0] * hidden * inter / (time.perf_counter() - t0) / 1e9
+        got = flop / secs / 1e9
+        lines.append(f"  {name}: encode {secs:6.2f} s = {got:6.1f} GFLOP/s in the linear layers; "
+                     f"a plain {a.shape[0]}x{hidden}x{inter} matmul {peak:6.1f} GFLOP/s "
+                     f"({got / peak:.0%})")
+    return lines
+
+
+
+
 def _cpu_flags() -> str:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
@@ -208,6 +246,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1,
                     help="alternate bare and the audits this many times; report the fastest")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--no-bound", action="store_true",
+                    help="skip timing the encoder against a plain matmul (GFLOP/s)")
     args = ap.parse_args()
 
     import torch
@@ -255,8 +295,10 @@ def main() -> None:
         print("agreement of the audit with the fp32 audit:")
         lines = _agreement(best["audit"][1], best["audit fp32"][1])
         print("\n".join(lines))
+        bound = [] if args.no_bound else _encoder_bound(encoder, list(dict.fromkeys(texts)))
+        print("\n".join(bound))
         if args.json:
-            figures.update(corpus=args.corpus, conversations=n, turns=n_turns, cpu=_cpu_flags(),
+            figures.update(bound=bound, corpus=args.corpus, conversations=n, turns=n_turns, cpu=_cpu_flags(),
                            ratio_bare_over_audit=round(ratio, 3), agreement=lines)
             args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
