@@ -37,11 +37,14 @@ import argparse
 import json
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from vllm_server import cpu_flags  # noqa: E402
 
 TOPICS = ["a tomato bed on a balcony", "a sourdough starter", "a bicycle drivetrain",
           "a budget for a student term", "a rail trip through the Alps", "a home aquarium",
@@ -104,9 +107,9 @@ def write_corpus(path: Path, n_conversations: int, n_turns: int, seed: int) -> N
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SPP = SHARED / "llm-artifacts" / "simulation" / "spp_logic_grid_gpt4_200.jsonl"
-# flag column -> the similarity column it thresholds, and the threshold
-SIMILARITY = {"digression": ("task_similarity", 0.20),
-              "content_repetition": ("repetition_similarity", 0.90)}
+# flag column -> the similarity column it thresholds
+SIMILARITY = {"digression": "task_similarity", "content_repetition": "repetition_similarity"}
+REPEATS = 0.9  # content_repetition's default threshold
 
 
 def _bare(nlp, encoder, texts: list[str]) -> tuple[float, float]:
@@ -138,7 +141,7 @@ def _margin(col: str, fast_row, ref_row) -> float:
     slack of the similarity conditions its evidence quotes (digression), or the distance
     of the similarity to 0.9 (content_repetition)."""
     if col == "content_repetition":
-        return abs(float(ref_row["repetition_similarity"]) - 0.9)
+        return abs(float(ref_row["repetition_similarity"]) - REPEATS)
     flagged = fast_row if bool(fast_row[col]) else ref_row
     slacks = [float(t) - float(x) for x, t in _SLACK.findall(str(flagged["evidence"]))]
     return min(slacks) if slacks else float("nan")
@@ -161,7 +164,7 @@ def _agreement(fast, ref) -> list[str]:
         share = int(diff.sum()) / n
         line = f"  {col:<20} {int(diff.sum()):>4} of {n:>6} turn flags differ ({share:.2%})"
         if col in SIMILARITY:
-            sim = SIMILARITY[col][0]
+            sim = SIMILARITY[col]
             d = (fast.turns[sim] - ref.turns[sim]).abs()
             margins = [_margin(col, fast.turns.loc[i], ref.turns.loc[i])
                        for i in diff[diff].index]
@@ -212,20 +215,6 @@ def _encoder_bound(encoder, texts: list[str]) -> list[str]:
 
 
 
-def _cpu_flags() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    except OSError:
-        return "?"
-    flags = next((line.split(":", 1)[1].split() for line in out.splitlines()
-                  if line.startswith("Flags")), [])
-    keep = [f for f in flags if f in ("avx2", "avx512f", "avx512_bf16", "avx512_vnni",
-                                      "amx_bf16", "amx_tile")]
-    model = next((line.split(":", 1)[1].strip() for line in out.splitlines()
-                  if line.startswith("Model name")), "?")
-    return f"{model}; {' '.join(keep) or 'no avx2'}"
-
-
 def _corpus(args, tmp: Path) -> Path:
     if args.corpus == "spp":
         if not SPP.exists():
@@ -262,7 +251,7 @@ def main() -> None:
         convs = [c for c in read(path, errors=ErrorLog()) if hasattr(c, "turns")]
         texts = [t.content for conv in convs for t in conv.turns]
         n, n_turns = len(convs), len(texts)
-        print(f"CPU: {_cpu_flags()}; torch threads {torch.get_num_threads()}")
+        print(f"CPU: {cpu_flags()}; torch threads {torch.get_num_threads()}")
         print(f"{args.corpus}: {n} conversations, {n_turns} turns ({len(set(texts))} distinct, "
               f"{sum(len(t.split()) for t in texts) / max(n_turns, 1):.0f} words each); "
               f"detectors: {', '.join(default_detectors())}; audit precision: "
@@ -298,7 +287,7 @@ def main() -> None:
         bound = [] if args.no_bound else _encoder_bound(encoder, list(dict.fromkeys(texts)))
         print("\n".join(bound))
         if args.json:
-            figures.update(bound=bound, corpus=args.corpus, conversations=n, turns=n_turns, cpu=_cpu_flags(),
+            figures.update(bound=bound, corpus=args.corpus, conversations=n, turns=n_turns, cpu=cpu_flags(),
                            ratio_bare_over_audit=round(ratio, 3), agreement=lines)
             args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 

@@ -102,12 +102,11 @@ def detect_courtesy_loops(turns: pd.DataFrame, *, context: TextContext | None = 
         # Tokens decide most turns: only pos_ tags can turn a lexically possible turn
         # down, so a turn that fails on its tokens alone fails on its parse too, and
         # only the rest are tagged.
-        texts = dict(zip(range(n), ctx.tokens_for(turns.index)))
-        maybe = [q for q in range(n) if is_courtesy_only(texts[q], max_words)]
+        docs = ctx.tokens_for(turns.index)
+        maybe = [q for q in range(n) if is_courtesy_only(docs[q], max_words)]
         tagged = ctx.docs_for(turns.index[maybe], level="tags") if maybe else []
         for q, doc in zip(maybe, tagged):
-            only[q], texts[q] = is_courtesy_only(doc, max_words), doc
-        docs = [texts[q] for q in range(n)]
+            only[q], docs[q] = is_courtesy_only(doc, max_words), doc
         order = turns["turn_index"].tolist()
         for rows in ordered_conversations(turns):
             run: list[int] = []
