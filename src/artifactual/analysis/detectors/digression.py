@@ -121,7 +121,8 @@ def _task_vectors(ctx: TextContext, tasks: Mapping[str, str] | None,
         todo = {cid: text for cid, text in tasks.items()
                 if text and (cid not in vectors or ctx.tasks.get(cid) != text)}
         if todo:
-            for cid, vec in zip(todo, embed(list(todo.values()))):
+            for cid, vec in zip(todo, embed(list(todo.values()), encoder=ctx.encoder,
+                                            precision=ctx.precision)):
                 vectors[cid] = vec
     return vectors
 
