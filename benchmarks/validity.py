@@ -87,6 +87,33 @@ def _say(quiet: bool):
     return say
 
 
+#: The sets labelled here by benchmarks/data/LABELLING.md, one per source:
+#: (name, data files, labels file, labels read, labels known false, description)
+LOCAL_SETS = (
+    ("smollm2_dev", ["smollm2/dev_roleplay_records.jsonl"], "smollm2/dev_roleplay.labels.json",
+     ("role_flip", "courtesy", "courtesy_loop", "impersonation", "repetition", "off_task",
+      "malformed"), (), "24 SmolLM2-135M role-play dialogues on new tasks and seeds"),
+    ("autogen", ["agents/autogen.jsonl"], "agents/autogen.labels.json",
+     ("role_flip", "courtesy", "courtesy_loop", "impersonation", "repetition", "off_task"), (),
+     "26 AutoGen notebook transcripts (GPT-3.5/4), two-agent and group chats"),
+    ("roleplay_frameworks", ["agents/roleplay.jsonl"], "agents/roleplay.labels.json",
+     ("role_flip", "courtesy", "courtesy_loop", "impersonation", "repetition", "off_task"), (),
+     "21 CAMEL-style / LangChain / CrewAI transcripts from research and cookbook repos"),
+    ("human_dialogues", ["human/task_oriented.jsonl", "human/chitchat.jsonl"],
+     "human/courtesy.labels.json", ("courtesy",),
+     ("courtesy_loop", "role_flip", "impersonation"),
+     "150 task-oriented + 60 chit-chat human dialogues; courtesy labelled per turn, normal "
+     "closings are not loops, humans never flip roles or impersonate"),
+)
+
+
+def local_sets(G: Any) -> list[Any]:
+    """The labelled sets of :data:`LOCAL_SETS` (all under benchmarks/data)."""
+    return [G.load_turn_labels(name, [DATA / p for p in paths], DATA / labels, read, negatives=neg,
+                               description=desc)
+            for name, paths, labels, read, neg, desc in LOCAL_SETS]
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Build every set, audit it, score it; return the figures (JSON-ready)."""
     import artifactual
@@ -112,6 +139,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         labelled.append(G.load_smollm2(shared))
     else:
         skipped.append(f"smollm2_roleplay: {shared / G.SMOLLM2_LABELS} not found")
+    labelled += local_sets(G)
     for s in skipped:
         say(f"skipped {s}")
 

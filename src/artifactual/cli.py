@@ -94,6 +94,11 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
               None, "--column", metavar="NAME",
               help="datasets (Parquet, Arrow, JSONL): the column holding each row's chat "
                    "(default: messages / conversations, or the one list-of-messages column)"),
+          task_field: Optional[str] = typer.Option(
+              None, "--task-field", metavar="NAME",
+              help="OpenAI / ShareGPT / dataset records: the field holding the task statement "
+                   "(default: task, metadata.task, goal, instruction, or a system message "
+                   "stating it; dotted names read nested fields)"),
           detectors: Optional[str] = typer.Option(
               None, "--detectors", metavar="A,B,C",
               help="comma-separated detector names (default: every registered detector)"),
@@ -148,7 +153,7 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
             scale = dict(ray=True, address=address, actors=actors, quiet=quiet) if ray or address else {}
             result = artifactual.audit([str(p) for p in paths], format=format, group_by=group_by,
                                        progress=progress, speaker_pattern=speaker_pattern,
-                                       column=column,
+                                       column=column, task_field=task_field,
                                        detectors=names, compare_by=compare_by,
                                        reference=reference, markers=given_markers,
                                        encoder_precision=precision, **scale)

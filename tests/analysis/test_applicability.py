@@ -153,17 +153,19 @@ def test_courtesy_loops_are_not_content_repetition() -> None:
              "Build the bed from larch boards, fill it with compost and loam, and plant "
              "lettuce along the south edge.",
              "Thank you so much, that is wonderful!", "You're welcome! Happy to help.",
-             "Thanks again, have a great day!", "Goodbye, take care!",
+             "Thanks again, I really appreciate it!", "I'm always glad to help you.",
+             "Now list three herbs that grow in partial shade next to the bed.",
              "Build the bed from larch boards, fill it with compost and loam, then plant "
              "lettuce along the south edge."]
     turns, _ = to_frames([_conv("c", texts)])
     loops = run_detector("courtesy_loop", turns)
-    assert loops["courtesy_only"].tolist() == [False, False, True, True, True, True, False]
-    assert loops["courtesy_loop"].tolist() == [False, False, True, True, True, True, False]
-    assert loops["evidence"].iloc[2].startswith("courtesy loop: turns 2-5 (4 courtesy-only")
+    assert loops["courtesy_only"].tolist() == [False, False, True, True, True, True, False, False]
+    assert loops["courtesy_loop"].tolist() == [False, False, True, True, True, True, False, False]
+    assert loops["evidence"].iloc[2].startswith("courtesy loop (4 courtesy-only turns in a row, "
+                                                "none of them a goodbye): turns 2-5")
     rep = run_detector("content_repetition", turns)
-    assert rep["content_repetition"].tolist() == [False] * 6 + [True]
-    assert rep["evidence"].iloc[6].startswith("repeats turn 1 (cosine")
+    assert rep["content_repetition"].tolist() == [False] * 7 + [True]
+    assert rep["evidence"].iloc[7].startswith("A repeats its own turn 1 (cosine")
     twice, _ = to_frames([_conv("t", ["Thank you.", "Thank you.", "Thank you."])])
     assert not run_detector("content_repetition", twice)["content_repetition"].any()
     assert not run_detector("courtesy_loop", twice.iloc[:2])["courtesy_loop"].any()

@@ -60,7 +60,7 @@ def test_conversation_and_turn_tables() -> None:
     assert not conv.loc["beekeeper_numeric", "role_flip"]
     assert conv.loc["beekeeper_numeric", "interruption"]
     assert conv.loc["garden_clean", "n_checked_messages"] == 6
-    flags = [c for c in result.turns.columns if c not in TURN_COLUMNS and c != "courtesy_only"
+    flags = [c for c in result.turns.columns if c not in TURN_COLUMNS
              and pd.api.types.is_bool_dtype(result.turns[c])]
     flagged = result.turns[flags].fillna(False).astype(bool).any(axis=1)
     assert (result.turns.loc[flagged, "evidence"] != "").all()

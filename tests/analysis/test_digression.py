@@ -121,7 +121,7 @@ def test_a_reply_to_the_previous_turn_is_on_the_thread() -> None:
     out = detect_digression(turns, tasks=task_texts(convs))
     assert out.loc[3, "prev_similarity"] > 0.2
     assert out["digression"].tolist() == [False, False, True, False]
-    assert "previous-turn similarity" in out.loc[2, "evidence"]
+    assert "reply similarity" in out.loc[2, "evidence"]
 
 
 def test_a_corpus_of_shared_vocabulary_does_not_raise_the_threshold() -> None:

@@ -8,6 +8,7 @@ from artifactual.analysis.detectors import roles  # noqa: F401  (registers the "
 from artifactual.analysis.detectors import impersonation, repetition  # noqa: F401  (register detectors)
 from artifactual.analysis.detectors import adherence, digression  # noqa: F401  (register detectors)
 from artifactual.analysis.detectors import courtesy  # noqa: F401  (registers "courtesy_loop")
+from artifactual.analysis.detectors import role_acts  # noqa: F401  (registers "role_flip_unmarked")
 from artifactual.analysis.audit import AuditResult, audit
 from artifactual.analysis.kinds import KindResult, audit_kind, compare_kind
 from artifactual.analysis.registry import (available_detectors, detector, get_detector,

@@ -234,9 +234,15 @@ def prepare(plan: AuditPlan, turns: pd.DataFrame, conversations: pd.DataFrame) -
     plan.applicability = app
     if app.markers is not None and app.markers["used"] is not None:
         plan.params.setdefault("role_flip", {})["markers"] = Markers(**app.markers["used"])
-    if app.tasks and "digression" in plan.detectors:
-        given = plan.params.setdefault("digression", {}).get("tasks") or {}
-        plan.params["digression"]["tasks"] = {**app.tasks, **dict(given)}
+    if "digression" in plan.detectors and "instruction" in conversations.columns:
+        given = conversations.dropna(subset=["instruction"])
+        if len(given):
+            plan.params.setdefault("digression", {}).setdefault("instructions", dict(zip(
+                given["conversation_id"].astype(str), given["instruction"].astype(str))))
+    for name in ("digression", "role_flip_unmarked"):
+        if app.tasks and name in plan.detectors:
+            given = plan.params.setdefault(name, {}).get("tasks") or {}
+            plan.params[name]["tasks"] = {**app.tasks, **dict(given)}
     return formats
 
 
@@ -326,7 +332,7 @@ def audit(paths: str | Path | Iterable[str | Path], *,
           progress: ProgressFn | None = None,
           detector_params: Mapping[str, Mapping[str, Any]] | None = None,
           speaker_pattern: str | None = None, column: str | None = None,
-          encoder_precision: str | None = None) -> AuditResult:
+          encoder_precision: str | None = None, task_field: str | None = None) -> AuditResult:
     """Read every path, run ``detectors`` on each turn, and summarise per ``group_by``.
 
     ``detectors`` defaults to every registered detector. ``markers`` configures the
@@ -337,13 +343,16 @@ def audit(paths: str | Path | Iterable[str | Path], *,
     compares the groups against ``reference`` (default: the first group), with the
     seeded statistics of :mod:`.compare`, and also sets ``group_by``.
     ``encoder_precision`` is the sentence encoder's (:mod:`.encoder`: auto, fp32 or
-    bf16). The text context is lazy: only the turns a detector reads are parsed or
+    bf16). ``task_field`` names the field of OpenAI / ShareGPT / dataset records that holds
+    the task statement (default: ``task``, ``metadata.task``, ``goal``, ``instruction``, or
+    a system message stating it; :mod:`artifactual.readers.task_field`). The text context is lazy: only the turns a detector reads are parsed or
     embedded (:mod:`.text`). Unreadable input lands in ``errors``.
     """
     plan = plan_audit(detectors=detectors, markers=markers, format=format, group_by=group_by,
                       compare_by=compare_by, reference=reference, seed=seed,
                       detector_params=detector_params, speaker_pattern=speaker_pattern,
-                      column=column, encoder_precision=encoder_precision)
+                      column=column, encoder_precision=encoder_precision,
+                      task_field=task_field)
     if isinstance(paths, (str, Path)):
         paths = [paths]
     log = ErrorLog()

@@ -48,7 +48,8 @@ def plan_audit(*, detectors: Sequence[str] | None = None,
                compare_by: str | None = None, reference: str | None = None, seed: int = 0,
                detector_params: Mapping[str, Mapping[str, Any]] | None = None,
                speaker_pattern: str | None = None, column: str | None = None,
-               encoder_precision: str | None = None) -> AuditPlan:
+               encoder_precision: str | None = None,
+               task_field: str | None = None) -> AuditPlan:
     """Check and resolve :func:`audit`'s keywords (same meaning); unknown detector names
     and invalid markers fail here, before any reading."""
     names = default_detectors() if detectors is None else list(detectors)
@@ -64,7 +65,8 @@ def plan_audit(*, detectors: Sequence[str] | None = None,
         mk = as_markers(given) if given is not None else None  # None: inferred per corpus
         if mk is not None:
             params.setdefault("role_flip", {})["markers"] = mk
-    options = {k: v for k, v in (("speaker_pattern", speaker_pattern), ("column", column))
+    options = {k: v for k, v in (("speaker_pattern", speaker_pattern), ("column", column),
+                                 ("task_field", task_field))
                if v is not None} or None
     return AuditPlan(detectors=names, params=params, markers=mk, group_by=group_by,
                      compare_by=compare_by, reference=reference, seed=seed, format=format,

@@ -41,6 +41,8 @@ format_error        string    ``meta["format_error"]``: what the reader could no
 format_collapsed    boolean   ``meta["format_collapsed"]``: nothing usable was parsed
 phase               string    ``meta["phase"]``: the phase chat a conversation is (ChatDev:
                               DemandAnalysis, Coding ...; ``--group-by phase``); else <NA>
+instruction         string    ``meta["phase_prompt"]``: the instruction of the phase the
+                              conversation carries out (ChatDev's phase prompt); else <NA>
 ==================  ========  ==========================================================
 
 Detector columns (``role_flip``, ``interruption``, ``evidence`` ...) are added by
@@ -77,7 +79,7 @@ CONVERSATION_COLUMNS: dict[str, str] = {
     "strategy": "string", "seed": "Int64", "model": "string", "answer": "string",
     "correct": "boolean", "source_format": "string", "source_path": "string",
     "source_line": "Int64", "parsed": "boolean", "format_error": "string",
-    "format_collapsed": "boolean", "phase": "string",
+    "format_collapsed": "boolean", "phase": "string", "instruction": "string",
 }
 
 
@@ -145,5 +147,6 @@ def to_frames(conversations: Iterable[Conversation]) -> tuple[pd.DataFrame, pd.D
             "format_error": _meta(conv, "format_error", str),
             "format_collapsed": _meta(conv, "format_collapsed", bool),
             "phase": _meta(conv, "phase", str),
+            "instruction": _meta(conv, "phase_prompt", str),
         })
     return _frame(turn_rows, TURN_COLUMNS), _frame(conv_rows, CONVERSATION_COLUMNS)

@@ -29,6 +29,7 @@ from artifactual.errors import InputError
 from artifactual.readers.base import ErrorLog, Location, Reader, reader
 from artifactual.readers.openai_messages import OpenAIMessagesReader
 from artifactual.readers.sharegpt import ShareGPTReader
+from artifactual.readers.task_field import check_task_field, task_statement
 from artifactual.records import Conversation
 
 __all__ = ["DatasetReader", "chat_columns", "BATCH_ROWS"]
@@ -95,8 +96,10 @@ def _schema_error(path: Path, cols: list[str], wanted: str | None, schema: Any) 
     return None
 
 
-def row_to_conversation(row: dict[str, Any], column: str, loc: Location) -> Conversation:
-    """One table row as a conversation, via the openai or sharegpt reader by item shape."""
+def row_to_conversation(row: dict[str, Any], column: str, loc: Location,
+                        task_field: str | None = None) -> Conversation:
+    """One table row as a conversation, via the openai or sharegpt reader by item shape;
+    the task statement as in :mod:`.task_field` (nested columns too)."""
     items = row.get(column)
     if not isinstance(items, list):
         raise InputError(f"column {column!r} is {'empty' if items is None else type(items).__name__}"
@@ -111,6 +114,8 @@ def row_to_conversation(row: dict[str, Any], column: str, loc: Location) -> Conv
         conv = _OPENAI.parse({**rest, "messages": items}, loc)
     conv.source.format = "dataset"
     conv.meta["chat_column"] = column
+    system = [t.content for t in conv.turns if t.meta.get("role") == "system"]
+    conv.task = task_statement(row, system, task_field) or conv.task
     return conv
 
 
@@ -120,14 +125,18 @@ class DatasetReader(Reader):
 
     suffixes = (*_TABLE_SUFFIXES, ".json", ".jsonl")
 
-    def __init__(self, column: str | None = None) -> None:
+    def __init__(self, column: str | None = None, task_field: str | None = None) -> None:
         self.column = column
+        self.task_field = task_field
 
     def with_options(self, **options: Any) -> "DatasetReader":
         column = options.get("column")
         if column is not None and (not isinstance(column, str) or not column.strip()):
             raise InputError(f"invalid column {column!r}", fix="pass a column name, e.g. --column messages")
-        return self if column is None else DatasetReader(column.strip())
+        field = check_task_field(options.get("task_field"))
+        if column is None and field is None:
+            return self
+        return DatasetReader(column.strip() if column else self.column, field or self.task_field)
 
     def sniff(self, obj: Any) -> bool:
         return (self.column is not None and isinstance(obj, dict)
@@ -146,7 +155,7 @@ class DatasetReader(Reader):
         if not isinstance(obj, dict):
             raise InputError(f"expected a JSON object (one row), got {type(obj).__name__}",
                              fix="write one row object per line")
-        return row_to_conversation(obj, self.column or "messages", loc)
+        return row_to_conversation(obj, self.column or "messages", loc, self.task_field)
 
     def read_file(self, path: Path, log: ErrorLog) -> Iterator[Conversation]:
         if path.suffix not in _TABLE_SUFFIXES:
@@ -169,7 +178,9 @@ class DatasetReader(Reader):
                     fix=f"pass --column with one of: {', '.join(cols) or ', '.join(schema.names)}")
             return
         column = self.column or cols[0]
-        keep = [f.name for f in schema if f.name == column or _item_fields(f.type) is None
+        task_cols = {(self.task_field or "").split(".")[0], "metadata"}
+        keep = [f.name for f in schema if f.name == column or f.name in task_cols
+                or _item_fields(f.type) is None
                 and not str(f.type).startswith(("struct", "list", "large_list", "map"))]
         yield from self._rows(path, column, keep, log)
 
@@ -183,7 +194,7 @@ class DatasetReader(Reader):
                     row += 1
                     loc = Location(path, line=row)
                     try:
-                        yield row_to_conversation(values, column, loc)
+                        yield row_to_conversation(values, column, loc, self.task_field)
                     except InputError as exc:
                         rid = values.get("id") or values.get("conversation_id")
                         log.add(path=str(path), line=row, record_id=str(rid or loc.default_id),

@@ -7,7 +7,10 @@ plain chat has the speakers ``user`` and ``assistant``. ``developer`` counts as
 role system, ``function`` as role tool. ``content`` may be a string, null, or a
 list of parts (text parts are joined; other parts become ``[type]``);
 ``tool_calls`` / ``function_call`` are rendered as ``[tool call] name(arguments)``.
-An optional ``id`` names the conversation; other scalar top-level keys go to meta.
+An optional ``id`` names the conversation; other scalar top-level keys go to meta. The
+task statement comes from ``task`` / ``metadata.task`` / ``goal`` / ``instruction``, a
+field named with ``options={"task_field": ...}`` (``audit --task-field``), or a system
+message that states it (:mod:`.task_field`).
 
 The helpers :func:`render_content` and :class:`SpeakerBook` are shared with the
 other chat readers (ShareGPT, OpenTelemetry).
@@ -20,6 +23,7 @@ from typing import Any
 
 from artifactual.errors import InputError
 from artifactual.readers.base import Location, Reader, reader
+from artifactual.readers.task_field import check_task_field, task_statement
 from artifactual.records import Conversation, Source, Speaker, Turn
 
 __all__ = ["OpenAIMessagesReader", "SpeakerBook", "render_content", "conversation_id",
@@ -178,6 +182,13 @@ def message_turns(msgs: list[Any], fix: str) -> tuple[list[Turn], SpeakerBook]:
 class OpenAIMessagesReader(Reader):
     """OpenAI chat-completions ``messages`` lists, one conversation per JSON object."""
 
+    def __init__(self, task_field: str | None = None) -> None:
+        self.task_field = task_field
+
+    def with_options(self, **options: Any) -> "OpenAIMessagesReader":
+        field = check_task_field(options.get("task_field"))
+        return self if field is None else type(self)(field)
+
     def sniff(self, obj: Any) -> bool:
         msgs = obj.get("messages") if isinstance(obj, dict) and "kind" not in obj else None
         return isinstance(msgs, list) and (not msgs or isinstance(msgs[0], dict)
@@ -186,6 +197,8 @@ class OpenAIMessagesReader(Reader):
     def parse(self, obj: Any, loc: Location) -> Conversation:
         fix = 'write each line as {"messages": [{"role": ..., "content": ...}, ...]}'
         turns, book = message_turns(require_list(obj, ("messages",), fix), fix)
+        system = [t.content for t in turns if t.meta.get("role") == "system"]
         return Conversation(id=conversation_id(obj, loc), speakers=book.list(), turns=turns,
+                            task=task_statement(obj, system, self.task_field),
                             source=Source(format="openai", path=str(loc.path), line=loc.line),
                             meta=scalar_meta(obj, ("id", "messages", "kind")))

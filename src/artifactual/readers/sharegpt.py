@@ -18,6 +18,7 @@ from artifactual.errors import InputError
 from artifactual.readers.base import Location, Reader, reader
 from artifactual.readers.openai_messages import (SpeakerBook, conversation_id, render_content,
                                                  require_list, scalar_meta)
+from artifactual.readers.task_field import check_task_field, task_statement
 from artifactual.records import Conversation, Source, Turn
 
 __all__ = ["ShareGPTReader", "FROM_ROLES"]
@@ -49,7 +50,14 @@ def _speaker(item: dict[str, Any], i: int) -> tuple[str, str]:
 
 @reader("sharegpt")
 class ShareGPTReader(Reader):
-    """ShareGPT ``conversations: [{from, value}]``."""
+    """ShareGPT ``conversations: [{from, value}]``; the task as in :mod:`.task_field`."""
+
+    def __init__(self, task_field: str | None = None) -> None:
+        self.task_field = task_field
+
+    def with_options(self, **options: Any) -> "ShareGPTReader":
+        field = check_task_field(options.get("task_field"))
+        return self if field is None else type(self)(field)
 
     def sniff(self, obj: Any) -> bool:
         if not isinstance(obj, dict) or "kind" in obj:
@@ -78,6 +86,8 @@ class ShareGPTReader(Reader):
             turns.append(Turn(index=len(turns), speaker=book.add(name, role),
                               content=render_content(value),
                               meta={"role": role, "from": str(item.get("from", role))}))
+        system_texts = [t.content for t in turns if t.meta.get("role") == "system"]
         return Conversation(id=conversation_id(obj, loc), speakers=book.list(), turns=turns,
+                            task=task_statement(obj, system_texts, self.task_field),
                             source=Source(format="sharegpt", path=str(loc.path), line=loc.line),
                             meta=scalar_meta(obj, ("id", "kind", "system", *_LIST_KEYS)))

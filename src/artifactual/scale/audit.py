@@ -126,7 +126,8 @@ def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None =
               detector_params: Mapping[str, Mapping[str, Any]] | None = None,
               speaker_pattern: str | None = None, column: str | None = None,
               timings: RayTimings | None = None,
-              encoder_precision: str | None = None) -> AuditResult:
+              encoder_precision: str | None = None,
+              task_field: str | None = None) -> AuditResult:
     """:func:`artifactual.analysis.audit.audit` on Ray Data (module docstring).
 
     Every keyword of ``audit`` has its meaning and default. ``address`` joins a Ray
@@ -140,7 +141,8 @@ def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None =
     plan = plan_audit(detectors=detectors, markers=markers, format=format, group_by=group_by,
                       compare_by=compare_by, reference=reference, seed=seed,
                       detector_params=detector_params, speaker_pattern=speaker_pattern,
-                      column=column, encoder_precision=encoder_precision)
+                      column=column, encoder_precision=encoder_precision,
+                      task_field=task_field)
     corpus = [n for n in plan.detectors if detector_scope(n) == "corpus"]
     local = [n for n in plan.detectors if n not in corpus]
     for name in corpus:

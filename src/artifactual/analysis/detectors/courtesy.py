@@ -1,23 +1,45 @@
-"""Courtesy loops (detector ``"courtesy_loop"``): runs of turns that only thank, praise,
-acknowledge or say goodbye, the thank-you loops the CAMEL authors describe.
+"""Courtesy-only turns and courtesy loops (detector ``"courtesy_loop"``): turns that only
+thank, praise, agree, greet, offer more help, say goodbye or restate willingness, and the
+thank-you loops of agents that trade them instead of working or stopping.
 
-A turn is **courtesy-only** when its spaCy parse (shared :class:`.text.TextContext`) has
-at most ``max_words`` (40) words, at least one courtesy word (:data:`COURTESY`: thanks,
-welcome, glad, great, bye, okay ...) and no task content: every content token (not a
-stop word, not a pronoun, determiner, auxiliary, adposition, conjunction or particle) is
-a courtesy word, a word of the courtesy phrases around them (:data:`COURTESY_CONTEXT`:
-"if you have any further questions, feel free to ask", "great job", "have a nice day"),
-a discourse particle, a proper noun (an address: "Thanks, Ada!") or a done token such as
-``CAMEL_TASK_DONE``. Numbers, code, and any other noun, verb or adjective are task
-content.
+**Courtesy-only turn.** A turn is judged by what it adds, not by its length. Each of its
+sentences (and code blocks, lines) gets a dialogue act from :mod:`.acts` (a k-nearest-
+neighbour vote over MiniLM vectors of exemplar sentences, gated by courtesy words). The
+turn is ``courtesy_only`` when it has at least one sentence and every sentence is a
+courtesy act (thanks, praise, agreement or acknowledgement, greeting or pleasantry, offer
+of further help, farewell, restated willingness), role markers and done tokens aside
+(``Next request.``, ``<CAMEL_TASK_DONE>``). One sentence that informs, asks, instructs or
+carries code makes the turn move the task. A turn that is only a done token is
+courtesy-only too: it adds nothing but the end.
 
-A **courtesy loop** is a run of at least ``min_run`` (3) consecutive courtesy-only turns
-of one conversation (turn order by ``turn_index``): one thank-you and one you're-welcome
-are politeness, a third in a row is a loop. Every turn of the run is flagged, and its
-evidence quotes the run.
+The previous turn matters for one act: an agreement that answers the other speaker's
+question ("Shall I book it?" / "Yes, that's right."; "Can you check that the order is
+right?" / "Correct.") is a decision, not courtesy. An offer of more help ("Anything
+else?") is not such a question, and agreeing with an instruction is acknowledgement.
+
+**Courtesy loop.** Consecutive courtesy-only turns of one conversation (order by
+``turn_index``) form a run. A run that holds a goodbye ("Bye.", "No, that's all.",
+"Have a nice day.") or asks whether more help is wanted and gets its answer ("Anything
+else?" / "No, thank you very much!") is a **closing**, and one that opens the conversation with a greeting
+("Hi, how are you?" / "Well, and you?") an **opening**; both are rituals. A run is a loop, and every turn of it is flagged,
+when
+
+1. at least ``after_done`` (2) of its turns come after a done token (a turn with
+   ``CAMEL_TASK_DONE``, ``<CAMEL_TASK_DONE>``, ``TERMINATE`` or another upper-case
+   ``WORD_WORD`` token ended the task, and courtesy goes on after it); or
+2. it is not a ritual and has at least ``min_run`` (3) turns: the agents trade thanks,
+   praise and willingness instead of working or stopping; or
+3. it has at least 4 turns and the same exchange repeats: at least two speakers each
+   say again what they said earlier in the run (MiniLM cosine >= ``repeat`` 0.75); or
+4. it is a closing that goes on for more than ``max_closing`` (6) turns.
+
+A normal closing ("Thank you." / "You're welcome, goodbye." / "Bye.", or the four-turn
+"Thanks." / "Anything else?" / "No, that's all." / "Have a nice day.") is not a loop, and
+neither is one thank-you after a task's done token.
 
 Output columns: ``courtesy_only`` (bool, per turn), ``courtesy_loop`` (bool: the turn is
-in a run) and ``evidence`` (the run: its turn indices and texts).
+in a loop) and ``evidence`` (for a courtesy-only turn, each sentence's act; for a loop,
+the rule that fired and the run's turns).
 
 **Applicability:** every audited conversation (no requirement).
 """
@@ -25,61 +47,34 @@ in a run) and ``evidence`` (the run: its turn indices and texts).
 from __future__ import annotations
 
 import re
-from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from artifactual.analysis.detectors.acts import Unit, turn_acts
 from artifactual.analysis.detectors.common import ordered_conversations, require_columns
 from artifactual.analysis.registry import detector
-from artifactual.analysis.text import TextContext, context_for
+from artifactual.analysis.text import TextContext, embed
 from artifactual.errors import AnalysisError
 
-__all__ = ["COURTESY", "COURTESY_CONTEXT", "is_courtesy_only", "detect_courtesy_loops"]
+__all__ = ["is_courtesy_only", "detect_courtesy_loops", "DONE_TOKEN"]
 
-COURTESY = frozenset("""
-thank thanks thankful appreciate appreciated appreciation grateful gratitude welcome glad
-happy pleased pleasure delighted great good nice wonderful excellent fantastic amazing
-awesome perfect brilliant lovely superb outstanding terrific bye goodbye farewell cheers
-ok okay alright sure agreed agree absolutely certainly indeed exactly yes yeah yep
-understood noted congratulations congrats kudos bravo helpful""".split())
-COURTESY_CONTEXT = frozenset("""
-kind kindly words help helped helping assist assistance assisting support supporting
-question questions need needs further additional feel free ask asking reach hesitate let
-know job work effort efforts collaboration collaborating teamwork team partnership
-contribution contributions guidance advice insights insight input day evening weekend
-luck care later soon time anytime look looking forward future best regards wishes wish
-enjoy success successful successfully done complete completed finished task project means
-lot much many really truly again also too so very well sir madam friend everyone
-everybody sounds got hear glad mention mentioned worries problem welcome""".split())
-_CONTENT_POS = frozenset({"NOUN", "VERB", "ADJ", "ADV", "NUM", "X", "SYM"})
-_DONE = re.compile(r"^<?[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+>?$")
+DONE_TOKEN = re.compile(r"<?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b>?|\bTERMINATE\b")
 _SNIPPET = 60
 
 
-def is_courtesy_only(doc: Any, max_words: int = 40) -> bool:
-    """True when a parsed turn only thanks, praises, acknowledges or says goodbye."""
-    words = [t for t in doc if t.is_alpha or _DONE.match(t.text)]
-    if not words or len(words) > max_words:
+def is_courtesy_only(units: list[Unit], answers_question: bool = False) -> bool:
+    """True when a turn's units (:func:`.acts.classify_units`) hold at least one unit and
+    every unit is courtesy, a marker or a done token, and at least one is not a marker
+    unless all are done tokens. With ``answers_question`` (the previous turn asked
+    something) an agreement is an answer, so the turn is not courtesy-only."""
+    if not units:
         return False
-    core = False
-    for tok in doc:
-        if tok.is_punct or tok.is_space:
-            continue
-        low = tok.lower_
-        if _DONE.match(tok.text):
-            core = True
-        elif low in COURTESY:
-            core = True
-        elif tok.like_num or not tok.is_alpha:
-            if tok.text not in ("<", ">", "'s", "'m", "'re", "'ll", "n't", "'ve", "'d"):
-                return False
-        elif tok.pos_ == "PROPN" or tok.pos_ == "INTJ" or tok.is_stop:
-            continue
-        elif low in COURTESY_CONTEXT:
-            continue
-        elif tok.pos_ in _CONTENT_POS:
-            return False
-    return core
+    if any(u.act not in ("marker",) and not u.courtesy for u in units):
+        return False
+    if answers_question and any(u.act == "agree" for u in units):
+        return False
+    return any(u.courtesy for u in units) or any(DONE_TOKEN.search(u.text) for u in units)
 
 
 def _cut(text: str) -> str:
@@ -87,39 +82,93 @@ def _cut(text: str) -> str:
     return flat if len(flat) <= _SNIPPET else flat[:_SNIPPET - 3] + "..."
 
 
-@detector("courtesy_loop", needs=("docs",))
+def _acts(units: list[Unit]) -> str:
+    return "; ".join(f'{u.act}: "{_cut(u.text)}"' for u in units[:6]) + (
+        " ..." if len(units) > 6 else "")
+
+
+def _repeats(rows: list[int], speakers: list[str], vecs: dict[int, np.ndarray],
+             threshold: float) -> int:
+    """How many speakers of a run say again what they said earlier in it."""
+    again: set[str] = set()
+    for k, q in enumerate(rows):
+        for r in rows[:k]:
+            if speakers[r] == speakers[q] and float(vecs[q] @ vecs[r]) >= threshold:
+                again.add(speakers[q])
+    return len(again)
+
+
+def _loop_rule(run: list[int], units: list[list[Unit]], done: list[bool], done_before: bool,
+               speakers: list[str], vecs: dict[int, np.ndarray], *, opening: bool, min_run: int,
+               max_closing: int, after_done: int, repeat: float) -> str:
+    """Which loop rule a run of courtesy-only turns meets ('' for none; module docstring)."""
+    after = [r for k, r in enumerate(run) if done_before or any(done[s] for s in run[:k])]
+    asked_more = any(u.act == "offer_help" and u.mood == "question"
+                     for r in run[:-1] for u in units[r])
+    closing = asked_more or any(u.act == "farewell" for r in run for u in units[r]) or (
+        opening and any(u.act == "greet" for u in units[run[0]]))
+    if len(after) >= after_done:
+        return f"{len(after)} courtesy-only turns after the done token"
+    if not closing and len(run) >= min_run:
+        return f"{len(run)} courtesy-only turns in a row, none of them a goodbye"
+    if len(run) >= 4 and _repeats(run, speakers, vecs, repeat) >= 2:
+        return f"{len(run)} courtesy-only turns in which the same exchange repeats"
+    if len(run) > max_closing:
+        return f"a closing of {len(run)} courtesy-only turns"
+    return ""
+
+
+@detector("courtesy_loop", needs=("embeddings",))
 def detect_courtesy_loops(turns: pd.DataFrame, *, context: TextContext | None = None,
-                          min_run: int = 3, max_words: int = 40) -> pd.DataFrame:
+                          min_run: int = 3, max_closing: int = 6,
+                          after_done: int = 2, repeat: float = 0.75) -> pd.DataFrame:
     """Per turn: ``courtesy_only``, ``courtesy_loop`` and ``evidence`` (module docstring)."""
-    if min_run < 2:
-        raise AnalysisError(f"min_run must be >= 2, got {min_run}",
-                            fix="a loop needs at least two turns in a row; the default is 3")
+    if min_run < 2 or max_closing < min_run or after_done < 1:
+        raise AnalysisError(f"need min_run >= 2, max_closing >= min_run and after_done >= 1, "
+                            f"got {min_run}, {max_closing}, {after_done}",
+                            fix="the defaults are min_run=3, max_closing=6, after_done=2")
     n = len(turns)
     only, loop, evidence = [False] * n, [False] * n, [""] * n
     if n:
         require_columns(turns, ("conversation_id", "turn_index", "content"))
-        ctx = context_for(turns, context, ("docs",))
-        # Tokens decide most turns: only pos_ tags can turn a lexically possible turn
-        # down, so a turn that fails on its tokens alone fails on its parse too, and
-        # only the rest are tagged.
-        docs = ctx.tokens_for(turns.index)
-        maybe = [q for q in range(n) if is_courtesy_only(docs[q], max_words)]
-        tagged = ctx.docs_for(turns.index[maybe], level="tags") if maybe else []
-        for q, doc in zip(maybe, tagged):
-            only[q], docs[q] = is_courtesy_only(doc, max_words), doc
+        texts = ["" if pd.isna(c) else str(c) for c in turns["content"]]
+        units = turn_acts(texts, context)
+        done = [bool(DONE_TOKEN.search(t)) for t in texts]
+        speakers = (["" if pd.isna(x) else str(x) for x in turns["speaker"]]
+                    if "speaker" in turns.columns else [""] * n)
         order = turns["turn_index"].tolist()
-        for rows in ordered_conversations(turns):
+        convs = ordered_conversations(turns)
+        for rows in convs:
+            for k, q in enumerate(rows):
+                asked = k > 0 and speakers[rows[k - 1]] != speakers[q] and any(
+                    u.mood == "question" and u.act != "offer_help" for u in units[rows[k - 1]])
+                only[q] = is_courtesy_only(units[q], asked)
+                if only[q]:
+                    evidence[q] = "courtesy-only: " + _acts(units[q])
+        courtesy_rows = [q for q in range(n) if only[q]]
+        vecs: dict[int, np.ndarray] = {}
+        if courtesy_rows:
+            got = (context.embeddings_for(turns.index[courtesy_rows]) if context is not None
+                   and context.covers(turns) else embed([texts[q] for q in courtesy_rows]))
+            vecs = dict(zip(courtesy_rows, got))
+        for rows in convs:
             run: list[int] = []
+            done_before = False
             for q in [*rows, None]:
                 if q is not None and only[q]:
                     run.append(q)
                     continue
-                if len(run) >= min_run:
-                    quoted = " / ".join(f'"{_cut(docs[r].text)}"' for r in run[:6])
-                    text = (f"courtesy loop: turns {order[run[0]]}-{order[run[-1]]} "
-                            f"({len(run)} courtesy-only turns in a row): {quoted}")
+                rule = _loop_rule(run, units, done, done_before, speakers, vecs,
+                                  opening=bool(run) and run[0] == rows[0], min_run=min_run, max_closing=max_closing,
+                                  after_done=after_done, repeat=repeat) if run else ""
+                if rule:
+                    quoted = " / ".join(f'"{_cut(texts[r])}"' for r in run[:6])
+                    text = (f"courtesy loop ({rule}): turns {order[run[0]]}-{order[run[-1]]}: "
+                            f"{quoted}")
                     for r in run:
                         loop[r], evidence[r] = True, text
+                if (q is not None and done[q]) or any(done[r] for r in run):
+                    done_before = True
                 run = []
     return pd.DataFrame({"courtesy_only": pd.Series(only, index=turns.index, dtype=bool),
                          "courtesy_loop": pd.Series(loop, index=turns.index, dtype=bool),

@@ -10,13 +10,21 @@ Every turn is embedded once (:mod:`.text`). For a turn *t* of a conversation:
   ``drift`` over turns (``drift_mean`` in the conversations table; ``mean_drift`` in
   the summary is the mean of that over conversations);
 * ``prev_similarity``: cosine to the turn just before it (NaN for the first turn);
+* ``reply_similarity``: the highest cosine to the ``reply_window`` (3) turns before it:
+  what the turn answers (the last request, even with a tool output or an
+  acknowledgement in between);
+* ``instruction_similarity``: cosine to the instruction of the phase the conversation
+  carries out (``instructions``: ChatDev's phase prompt, the conversations column
+  ``instruction``), NaN without one. A turn that carries out its sub-task is on task even
+  far from the overall task's words;
 * ``digression`` (off-task turn): the turn has at least ``min_words`` words and at least
   ``min_content_words`` (4) topic-bearing words (:func:`content_words`: not stop words,
   not thanks/closings/offers of help), its task similarity is no higher than the task
-  threshold, and, unless it is the first turn, both its centroid similarity and its
-  similarity to the previous turn are no higher than the thread threshold. In words:
-  it is about something, and neither its task, nor its conversation so far, nor the turn
-  it follows explains it better than unrelated material does.
+  threshold and so is its instruction similarity, and, unless it is the first turn,
+  both its centroid similarity and its reply similarity are no higher than the thread
+  threshold. In words: it is about something, and neither its task, nor the instruction
+  of its phase, nor its conversation so far, nor what it answers explains it better than
+  unrelated material does.
 
 **Null thresholds.** With ``null="auto"`` and at least ``min_null_tasks`` (20) other
 distinct task statements in the audited corpus, the thresholds are per turn: the
@@ -72,7 +80,8 @@ from artifactual.errors import AnalysisError
 __all__ = ["detect_digression", "DEFAULT_THRESHOLD", "COLUMNS", "content_words"]
 
 DEFAULT_THRESHOLD = 0.20
-COLUMNS = ("task_similarity", "centroid_similarity", "prev_similarity", "drift", "digression")
+COLUMNS = ("task_similarity", "centroid_similarity", "prev_similarity", "reply_similarity",
+           "instruction_similarity", "drift", "digression")
 _BLOCK = 4096  # turns per block when comparing with the null sample
 
 
@@ -106,7 +115,7 @@ def content_words(text: str) -> int:
 
 
 def _empty(index: pd.Index) -> pd.DataFrame:
-    cols: dict[str, pd.Series] = {c: pd.Series([], dtype=float) for c in COLUMNS[:4]}
+    cols: dict[str, pd.Series] = {c: pd.Series([], dtype=float) for c in COLUMNS[:-1]}
     cols["digression"] = pd.Series([], dtype=bool)
     cols["evidence"] = pd.Series([], dtype=object)
     return pd.DataFrame(cols, index=index)
@@ -149,10 +158,13 @@ def detect_digression(turns: pd.DataFrame, *, context: TextContext | None = None
                       threshold: float = DEFAULT_THRESHOLD,
                       null: Literal["auto", "fixed"] = "auto", null_quantile: float = 0.95,
                       min_null_tasks: int = 20, null_sample: int = 200, min_words: int = 5,
-                      min_content_words: int = 4, seed: int = 0) -> pd.DataFrame:
+                      min_content_words: int = 4, seed: int = 0,
+                      instructions: Mapping[str, str] | None = None,
+                      reply_window: int = 3) -> pd.DataFrame:
     """Per turn: similarities, ``drift`` and the ``digression`` flag (module docstring).
 
-    ``tasks`` (conversation_id -> task statement) overrides the context's tasks.
+    ``tasks`` (conversation_id -> task statement) overrides the context's tasks;
+    ``instructions`` (conversation_id -> phase instruction) adds what each turn may carry out.
     """
     if null not in ("auto", "fixed"):
         raise AnalysisError(f"unknown null {null!r}", fix='use "auto" or "fixed"')
@@ -178,6 +190,11 @@ def detect_digression(turns: pd.DataFrame, *, context: TextContext | None = None
     task_sim = np.full(n, np.nan)
     cen_sim = np.full(n, np.nan)
     prev_sim = np.full(n, np.nan)
+    reply_sim = np.full(n, np.nan)
+    instr_sim = np.full(n, np.nan)
+    instr = {str(k): v for k, v in (instructions or {}).items() if isinstance(v, str) and v.strip()}
+    instr_vecs = dict(zip(instr, embed(list(instr.values()), encoder=ctx.encoder,
+                                       precision=ctx.precision).astype(np.float64))) if instr else {}
     n_before = np.zeros(n, dtype=int)
     turn_key = np.empty(n, dtype=object)
     conv_task: list[np.ndarray] = []
@@ -200,6 +217,12 @@ def detect_digression(turns: pd.DataFrame, *, context: TextContext | None = None
                         where=norms > 0)
         cen_sim[rows[1:]] = cen
         prev_sim[rows[1:]] = (vecs[1:] * vecs[:-1]).sum(axis=1)
+        if len(rows) > 1:
+            gram = vecs @ vecs.T
+            for k in range(1, len(rows)):
+                reply_sim[rows[k]] = gram[k, max(0, k - reply_window):k].max()
+        if cid in instr_vecs:
+            instr_sim[rows] = vecs @ instr_vecs[cid]
         n_before[rows] = np.arange(len(rows))
         turn_key[rows] = key
         total = vecs.sum(axis=0)
@@ -229,9 +252,10 @@ def detect_digression(turns: pd.DataFrame, *, context: TextContext | None = None
     # material, so a turn as close to its task as to theirs is still on topic.
     task_null = np.minimum(task_null, float(threshold))
     cen_null = np.minimum(cen_null, float(threshold))
-    off_task = (~np.isnan(task_sim)) & (task_sim <= task_null)
+    off_task = ((~np.isnan(task_sim)) & (task_sim <= task_null)
+                & (np.isnan(instr_sim) | (instr_sim <= float(threshold))))
     off_thread = np.isnan(cen_sim) | (cen_sim <= cen_null)
-    off_reply = np.isnan(prev_sim) | (prev_sim <= float(threshold))
+    off_reply = np.isnan(reply_sim) | (reply_sim <= float(threshold))
     flag = ((words >= min_words) & (content >= min_content_words) & off_task & off_thread
             & off_reply)
     evidence = [""] * n
@@ -239,10 +263,14 @@ def detect_digression(turns: pd.DataFrame, *, context: TextContext | None = None
         thread = ("first turn, no thread yet" if np.isnan(cen_sim[i]) else
                   f"centroid similarity {cen_sim[i]:.3f} <= {cen_null[i]:.3f} "
                   f"over {n_before[i]} earlier turn(s)")
-        reply = ("" if np.isnan(prev_sim[i]) else
-                 f"; previous-turn similarity {prev_sim[i]:.3f} <= {threshold:.3f}")
+        reply = ("" if np.isnan(reply_sim[i]) else
+                 f"; reply similarity {reply_sim[i]:.3f} <= {threshold:.3f} (last "
+                 f"{reply_window} turns)")
+        if not np.isnan(instr_sim[i]):
+            reply += f"; phase-instruction similarity {instr_sim[i]:.3f} <= {threshold:.3f}"
         evidence[i] = (f"off-task: task similarity {task_sim[i]:.3f} <= {task_null[i]:.3f} "
                        f"({used}); {thread}{reply}; {content[i]} topic words")
     return pd.DataFrame({"task_similarity": task_sim, "centroid_similarity": cen_sim,
-                         "prev_similarity": prev_sim, "drift": 1.0 - task_sim, "digression": flag, "evidence": evidence},
+                         "prev_similarity": prev_sim, "reply_similarity": reply_sim,
+                         "instruction_similarity": instr_sim, "drift": 1.0 - task_sim, "digression": flag, "evidence": evidence},
                         index=turns.index).astype({"digression": bool, "evidence": object})

@@ -22,12 +22,21 @@ at least ``min_share`` (0.2) of that role's turns and at most ``max_other`` (0.5
 as often in the other role's turns (so headings both roles write, ``Note:``, are not
 markers). A done token is kept when it occurs in the user's or the assistant's turns of
 at least two conversations and, where it occurs, in a conversation's last two turns.
+A label or closing phrase that is a value (``None``, ``N/A``, a number, true/false:
+:func:`is_value`) is never a candidate: ``Input: None`` does not make ``None`` a marker.
+**Known conventions** are recognised whenever they occur: CAMEL's ``Instruction:`` (user),
+``Solution:`` (assistant) and its done token with and without brackets
+(``<CAMEL_TASK_DONE>``, ``CAMEL_TASK_DONE``); inference adds the variants, so a small
+corpus in the paper's convention keeps its done token.
 
 **A convention** is found when each role's markers (its done tokens included) cover at
 least ``min_coverage`` (0.5: "most") of its turns, over at least ``min_turns`` (3) turns
 per role. Otherwise the corpus has no role-marker convention and the role-flip rule does
-not apply. The inferred markers are matched as the paper's rule matches its own: as
-plain substrings anywhere in a turn (a user writing "... Solution: ..." mid-line flips).
+not apply. The inferred markers are matched where labels stand (``anchored``): a label
+ending in a colon at a line's start (after whitespace, ``>``, a bullet or markdown
+emphasis), a closing phrase as a whole line or a line's last sentence; done tokens
+anywhere. Given markers keep the paper's rule (plain substrings anywhere) unless they
+say ``anchored``.
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ from typing import Any
 
 import pandas as pd
 
-from artifactual.analysis.detectors.roles import Markers
+from artifactual.analysis.detectors.roles import PAPER_MARKERS, Markers
 
 __all__ = ["MarkerInference", "infer_markers", "turn_candidates"]
 
@@ -48,6 +57,23 @@ _LEAD = re.compile(r"^[ \t>]*(?:[-*\u2022][ \t]+)?[*_]{0,2}"
 _DONE = re.compile(r"<?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b>?")
 _SENT = re.compile(r"[^.!?\n]+[.!?]*")
 _CLOSE_WORDS = 3
+#: Values, not labels: a line-leading "Input: None" or a last line "None" / "N/A" / "42"
+#: is what a label holds, never a marker of a role.
+_VALUES = frozenset({"none", "null", "n/a", "na", "nil", "true", "false", "yes", "no",
+                     "empty", "nothing", "-", "tbd", "unknown"})
+#: The known conventions, recognised whenever they occur (inference adds the variants):
+#: CAMEL's markers and its done token with and without angle brackets.
+KNOWN_USER = PAPER_MARKERS[:1]
+KNOWN_ASSISTANT = PAPER_MARKERS[1:]
+KNOWN_DONE = ("<CAMEL_TASK_DONE>", "CAMEL_TASK_DONE")
+
+
+def is_value(text: str) -> bool:
+    """True for a value a label holds (None, N/A, a number, true/false ...), not a label."""
+    flat = text.strip().strip(".!*_`'\"").strip()
+    if not flat or flat.lower() in _VALUES:
+        return True
+    return flat.replace(".", "", 1).replace(",", "").replace("-", "", 1).isdigit()
 
 
 def turn_candidates(text: str) -> tuple[set[str], set[str]]:
@@ -56,7 +82,7 @@ def turn_candidates(text: str) -> tuple[set[str], set[str]]:
     lines = [ln for ln in (text or "").splitlines() if ln.strip()]
     for line in lines:
         m = _LEAD.match(line)
-        if m:
+        if m and not is_value(m.group("label")):
             labels.add(" ".join(m.group("label").split()) + ":")
     done = {m.group(0) for m in _DONE.finditer(text or "")}
     if lines:
@@ -64,7 +90,8 @@ def turn_candidates(text: str) -> tuple[set[str], set[str]]:
         last = sentences[-1] if sentences else ""
         bare = _DONE.sub("", last).strip()
         n_words = len(bare.split())
-        if 1 <= n_words <= _CLOSE_WORDS and bare[:1].isupper() and ":" not in bare:
+        if (1 <= n_words <= _CLOSE_WORDS and bare[:1].isupper() and ":" not in bare
+                and not is_value(bare)):
             labels.add(bare)
     return labels, done
 
@@ -138,11 +165,15 @@ def infer_markers(turns: pd.DataFrame, *, min_share: float = 0.2, max_other: flo
         done_rows.append((cid, pos, sizes[cid], done))
     counts = {r: Counter(c for labels, _ in rows for c in labels) for r, rows in per_role.items()}
     n = {r: len(rows) for r, rows in per_role.items()}
-    done_tokens = _done_tokens(done_rows)
+    seen_done = {tok for *_, done in done_rows for tok in done}
+    known_done = [t for t in KNOWN_DONE if any(t.strip("<>") == s.strip("<>") for s in seen_done)]
+    done_tokens = sorted(set(_done_tokens(done_rows)) | set(known_done))
     found = {}
     for role, other in (("user", "assistant"), ("assistant", "user")):
         found[role] = _role_markers(counts[role], counts[other], n[role] or 1, n[other],
                                     min_share, max_other) if n[role] else []
+    for role, known in (("user", KNOWN_USER), ("assistant", KNOWN_ASSISTANT)):
+        found[role] += [m for m in known if counts[role].get(m) and m not in found[role]]
     coverage: dict[str, float | None] = {}
     for role, rows in per_role.items():
         mine = set(found[role]) | set(done_tokens)
@@ -156,6 +187,6 @@ def infer_markers(turns: pd.DataFrame, *, min_share: float = 0.2, max_other: flo
     if not ok:
         return MarkerInference(None, coverage, n, shares, reason="no role markers in this corpus")
     markers = Markers(user_markers=found["user"], assistant_markers=found["assistant"],
-                      done_tokens=done_tokens)
+                      done_tokens=done_tokens, anchored=True)
     return MarkerInference(markers, coverage, n, shares)
 

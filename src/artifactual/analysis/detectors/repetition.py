@@ -1,17 +1,22 @@
 """Content repetition (detector ``"content_repetition"``) and the legacy ``"repetition_loop"``.
 
-**content_repetition** (the default): a turn that repeats earlier content of its
-conversation in substance. Every turn is embedded once with MiniLM (shared
-:class:`.text.TextContext`); a turn is compared with every earlier turn of the same
-conversation (order by ``turn_index``) that also passes the length guard, and
+**content_repetition** (the default): a speaker repeating itself in substance, which is
+how a conversation circles back. Every turn is embedded once with MiniLM (shared
+:class:`.text.TextContext`); a turn is compared with every earlier turn **of the same
+speaker** in the same conversation (order by ``turn_index``) that also passes the length
+guard, and
 ``repetition_similarity`` is the highest cosine (NaN when none is eligible). The turn is
 flagged when ``repetition_similarity >= threshold`` (default 0.9: the same content,
 give or take wording; MiniLM puts paraphrases of one request around 0.8-0.9 and
 different requests on one task well below). **Length guard:** both turns need at least
 ``min_words`` (8) words, so short courtesy turns ("Thank you.", "Next request.") repeated
 are never content repetition; runs of them are the ``courtesy_loop`` detector's business.
-Output columns: ``content_repetition`` (bool), ``repetition_similarity`` (float),
-``evidence`` (the turn repeated, the similarity and both texts, trimmed).
+Another speaker's turns are not compared: an agent restating the instruction it answers
+("Instruction: Substitute the initial condition" / "Solution: we substitute the initial
+condition ..."), or quoting another agent's code or text in order to review, test or fix
+it, is not repetition. Output columns: ``content_repetition`` (bool),
+``repetition_similarity`` (float), ``evidence`` (which earlier turn is repeated and by
+whom, the similarity and both texts, trimmed).
 **Applicability:** every audited conversation.
 
 **repetition_loop** (legacy, run only when named: ``default=False``): the surface
@@ -132,6 +137,8 @@ def detect_content_repetition(turns: pd.DataFrame, *, context: TextContext | Non
     flags, scores, evidence = [False] * n, [math.nan] * n, [""] * n
     if n:
         require_columns(turns, ("conversation_id", "turn_index", "content"))
+        who = (["" if pd.isna(s) else str(s) for s in turns["speaker"]]
+               if "speaker" in turns.columns else [""] * n)
         ctx = context_for(turns, context, ("embeddings",))
         texts = ["" if pd.isna(c) else str(c) for c in turns["content"]]
         long_enough = [len(words(t)) >= min_words for t in texts]
@@ -140,20 +147,22 @@ def detect_content_repetition(turns: pd.DataFrame, *, context: TextContext | Non
         at = {int(q): k for k, q in enumerate(long_rows)}
         order = turns["turn_index"].tolist()
         for rows in ordered_conversations(turns):
-            seen: list[int] = []
+            seen: dict[str, list[int]] = {}
             for q in rows:
                 if not long_enough[q]:
                     continue
-                if seen:
-                    sims = vecs[[at[j] for j in seen]] @ vecs[at[q]]
+                own = seen.setdefault(who[q], [])
+                if own:
+                    sims = vecs[[at[j] for j in own]] @ vecs[at[q]]
                     k = int(np.argmax(sims))
-                    best, j = float(sims[k]), seen[k]
+                    best, j = float(sims[k]), own[k]
                     scores[q] = best
                     if best >= threshold:
                         flags[q] = True
-                        evidence[q] = (f"repeats turn {order[j]} (cosine {best:.2f}): "
+                        evidence[q] = (f"{who[q] or 'the speaker'} repeats its own turn "
+                                       f"{order[j]} (cosine {best:.2f}): "
                                        f'"{_snippet(texts[q])}" ~ "{_snippet(texts[j])}"')
-                seen.append(q)
+                own.append(q)
     return pd.DataFrame({
         "content_repetition": pd.Series(flags, index=turns.index, dtype=bool),
         "repetition_similarity": pd.Series(scores, index=turns.index, dtype="float64"),

@@ -11,7 +11,11 @@ An *assistant* message is the mirror image (``Instruction:`` flips it; neither
 role get False / False. Markers are plain case-sensitive substrings and each
 list may hold variants (e.g. ``Solution&Action:``); any one counts. With
 ``Markers.anchored`` (an option; the paper's rule and inferred markers leave it off) a
-marker ending in a colon counts only at a line's start (after whitespace, ``>``, a bullet or markdown emphasis).
+marker ending in a colon counts only at a line's start (after whitespace, ``>``, a bullet or
+markdown emphasis), any other marker (a closing phrase such as ``Next request.``) only as a
+whole line or a line's last sentence, and done tokens (``<CAMEL_TASK_DONE>``) anywhere.
+Inferred markers are anchored; the paper's own ``Instruction:`` and ``Solution:`` count
+anywhere, as in its rule.
 
 **Applicability** (``requires=("role_markers",)``): the rule applies only to a corpus
 with a role-marker convention, inferred from the data (:mod:`.markers`: line-leading
@@ -75,10 +79,19 @@ def as_markers(value: Markers | Mapping[str, Any] | None) -> Markers:
 _LINE_START = r"(?:^|\n)[ \t>]*(?:[-*\u2022][ \t]+)?[*_]{0,2}"
 
 
+_DONE_LIKE = re.compile(r"^<?[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+>?$")
+#: The paper's own markers: matched as its rule matches them (anywhere), even when anchored.
+PAPER_MARKERS = ("Instruction:", "Solution:")
+
+
 def _find(content: str, marker: str, anchored: bool) -> int:
-    if not (anchored and marker.endswith(":")):
+    if not anchored or _DONE_LIKE.match(marker) or marker in PAPER_MARKERS:
         return content.find(marker)
-    m = re.search(_LINE_START + "(" + re.escape(marker[:-1]) + r")[*_]{0,2}:", content)
+    if marker.endswith(":"):
+        m = re.search(_LINE_START + "(" + re.escape(marker[:-1]) + r")[*_]{0,2}:", content)
+    else:  # a closing phrase: a whole line, or a line's last sentence
+        m = re.search(r"(?:^|\n|[.!?][ \t]+)[ \t>*_]*(" + re.escape(marker) + r")[ \t*_]*(?:$|\n)",
+                      content)
     return m.start(1) if m else -1
 
 

@@ -10,7 +10,8 @@ is unknown for this set (not negative) and is not scored. Gold label names are t
 turns, derived), ``off_task_loose`` (SPP: off-task or courtesy-only content) and
 ``no_final_answer`` (SPP: the transcript gives no final answer).
 
-Loaders: :func:`load_spp_digression`, :func:`load_smollm2`, :func:`from_injections`.
+Loaders: :func:`load_spp_digression`, :func:`load_smollm2`, :func:`load_turn_labels` (the
+sets labelled by ``benchmarks/data/LABELLING.md``), :func:`from_injections`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from artifactual.errors import InputError
 from artifactual.readers import ErrorLog, read
 
 __all__ = ["GoldSet", "TURN_LABELS", "load_spp_digression", "load_smollm2", "from_injections",
+           "load_turn_labels",
            "courtesy_runs", "SPP_DATA", "SPP_LABELS", "SMOLLM2_LABELS", "SMOLLM2_RECORDS"]
 
 TURN_LABELS = ("role_flip", "off_task", "courtesy", "impersonation", "repetition", "malformed")
@@ -120,6 +122,25 @@ def load_smollm2(shared: Path) -> GoldSet:
         convs[row["id"]] = frozenset().union(*per.values()) if per else frozenset()
     return GoldSet("smollm2_roleplay", [records], (*TURN_LABELS, "courtesy_loop"), convs, turns,
                    description="16 SmolLM2-135M CAMEL role-play dialogues, every turn labelled")
+
+
+def load_turn_labels(name: str, paths: Sequence[Path], labels_path: Path,
+                     labels: Sequence[str], *, negatives: Sequence[str] = (),
+                     description: str = "") -> GoldSet:
+    """A set labelled per turn by ``benchmarks/data/LABELLING.md``: ``labels_path`` is a
+    JSON list of ``{"id", "turns": [{"index", <label>: bool, ...}]}`` over the
+    conversations of ``paths``. ``labels`` are the labels read from the file; ``negatives``
+    are labels known to be false on every turn of this set (e.g. role flips in human
+    dialogues) and are scored as such. Only the labelled conversations are scored."""
+    rows = json.loads(_need(labels_path, f"{name} labels").read_text("utf-8"))
+    turns: dict[str, dict[int, frozenset[str]]] = {}
+    convs: dict[str, frozenset[str]] = {}
+    for row in rows:
+        per = {int(t["index"]): frozenset(n for n in labels if t.get(n)) for t in row["turns"]}
+        turns[str(row["id"])] = per
+        convs[str(row["id"])] = frozenset().union(*per.values()) if per else frozenset()
+    return GoldSet(name, [_need(p, f"{name} data") for p in paths],
+                   (*labels, *negatives), convs, turns, description=description)
 
 
 def from_injections(name: str, path: Path, injections: Iterable[Injection],

@@ -29,7 +29,7 @@ __all__ = ["GOLD_TO_FLAGS", "Units", "flag_columns", "not_applicable_reason", "c
 
 # gold label -> the detector flags that claim to find it (first: the intended one)
 GOLD_TO_FLAGS: dict[str, tuple[str, ...]] = {
-    "role_flip": ("role_flip", "role_adherence_violation"),
+    "role_flip": ("role_flip", "role_flip_unmarked", "role_adherence_violation"),
     "impersonation": ("impersonation",),
     "off_task": ("digression",),
     "off_task_loose": ("digression",),

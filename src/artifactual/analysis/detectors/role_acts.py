@@ -1,0 +1,132 @@
+"""Role flips without role markers (detector ``"role_flip_unmarked"``), from what each turn
+does rather than which label it carries.
+
+Most logs have no ``Instruction:`` / ``Solution:`` convention (OpenAI and AutoGen chats,
+ChatDev phases, the embedded model's own role-play). Here every sentence of a turn gets a
+dialogue act (:mod:`.acts`: a k-nearest-neighbour vote over MiniLM vectors of exemplar
+sentences written for this project) and the turn is checked against its speaker's
+declared side: the **instructing** side (role ``user``) gives the task and asks; the
+**working** side (role ``assistant``) does the work. A turn flips when
+
+* instructing side, **offers help as if it were the assistant**: it asks the other
+  what it can do for it (an offer of help put as a question: "How can I help you
+  today?", "What can I do for you?"); restated willingness alone ("I'm happy to help")
+  is courtesy, not a flip;
+* instructing side, **delivers the work itself**: it carries a code block, or at least
+  ``min_work`` (4) informing sentences and ``min_words`` (60) words, with no
+  instruction and no question;
+* working side, **takes over instructing or hands the task back**: it has an
+  instruction (``directive``) that restates the conversation's task (cosine to the task
+  statement at least ``task_echo`` 0.6), or at least two instructions and no informing
+  sentence or code (it only tells the other what to do).
+
+Asking for information needed for one's own part ("Which area?", "Please send the
+file") is the act ``ask_info``, never a flip. Evidence quotes the sentence(s) and their
+acts.
+
+**Applicability** (``requires=("task", "declared_roles")``): the conversation states a
+task (or its first user turn does, in a task-oriented corpus) and has a declared user and
+a declared assistant, so the two sides have different jobs. Open chit-chat between peers
+has no task and is not judged ("no task or goal statement in this corpus"). In N-speaker
+logs every speaker declared ``user`` is on the instructing side and every ``assistant``
+on the working side; other roles (``system``, ``tool``, persona labels) are not judged.
+The marker rule (``role_flip``) stays the one to use where a marker convention holds.
+
+Output columns: ``role_flip_unmarked`` (bool) and ``evidence`` (the kind of flip,
+``offers_help``, ``delivers_work`` or ``instructs``, then the sentence and its act).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from artifactual.analysis.detectors.acts import Unit, turn_acts
+from artifactual.analysis.detectors.common import require_columns
+from artifactual.analysis.registry import detector
+from artifactual.analysis.text import TextContext
+from artifactual.analysis.encoder import embed
+
+__all__ = ["detect_role_flips_unmarked", "judge_turn"]
+
+_SNIPPET = 70
+
+
+def _cut(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _SNIPPET else flat[:_SNIPPET - 3] + "..."
+
+
+def judge_turn(role: str, units: list[Unit], n_words: int, task_echo: list[float], *,
+               min_work: int = 4, min_words: int = 60,
+               echo: float = 0.6) -> tuple[str, str]:
+    """``(kind, evidence)`` for one turn of a declared ``role`` ('' when no flip).
+    ``task_echo`` holds each unit's cosine to the task (NaN where not computed)."""
+    acts = [u.act for u in units]
+    directives = [u for u in units if u.act == "directive"]
+    if role == "user":
+        offers = [u for u in units if u.act == "offer_help" and u.text.rstrip().endswith("?")]
+        if offers:
+            return "offers_help", (f'the instructing side offers help: {offers[0].act} '
+                                   f'"{_cut(offers[0].text)}"')
+        if directives:
+            return "", ""
+        work = [u for u in units if u.act == "work"]
+        code = [u for u in units if u.act == "code"]
+        if "ask_info" not in acts and (code or (len(work) >= min_work and n_words >= min_words)):
+            what = "a code block" if code else f"{len(work)} informing sentences"
+            first = (code or work)[0]
+            return "delivers_work", (f'the instructing side delivers the work ({what}, '
+                                     f'{n_words} words): "{_cut(first.text)}"')
+        return "", ""
+    if role == "assistant" and directives:
+        echoed = [(u, s) for u, s in zip(units, task_echo)
+                  if u.act == "directive" and not np.isnan(s) and s >= echo]
+        if echoed:
+            u, s = echoed[0]
+            return "instructs", (f'the working side hands the task back (instruction '
+                                 f'restating the task, cosine {s:.2f}): "{_cut(u.text)}"')
+        if len(directives) >= 2 and not any(a in ("work", "code") for a in acts):
+            return "instructs", (f'the working side only instructs ({len(directives)} '
+                                 f'instructions): "{_cut(directives[0].text)}"')
+    return "", ""
+
+
+@detector("role_flip_unmarked", needs=("embeddings",), requires=("task", "declared_roles"))
+def detect_role_flips_unmarked(turns: pd.DataFrame, *, context: TextContext | None = None,
+                               tasks: Mapping[str, str] | None = None, min_work: int = 4,
+                               min_words: int = 60, task_echo: float = 0.6) -> pd.DataFrame:
+    """Per turn: ``role_flip_unmarked``, ``flip_kind`` and ``evidence`` (module docstring).
+    ``tasks`` (conversation_id -> task statement) adds to the context's tasks."""
+    n = len(turns)
+    flags, evidence = [False] * n, [""] * n
+    if n:
+        require_columns(turns, ("conversation_id", "role", "content"))
+        texts = ["" if pd.isna(c) else str(c) for c in turns["content"]]
+        roles = turns["role"].astype("string").str.lower().fillna("").tolist()
+        judged = [q for q in range(n) if roles[q] in ("user", "assistant")]
+        enc = context.encoder if context else None
+        prec = context.precision if context else None
+        units = turn_acts([texts[q] for q in judged], context)
+        task_text = {**(context.tasks if context else {}), **dict(tasks or {})}
+        cids = turns["conversation_id"].astype(str).tolist()
+        # cosine of each assistant directive to its conversation's task
+        todo = [(k, j) for k, q in enumerate(judged) if roles[q] == "assistant"
+                and task_text.get(cids[q]) for j, u in enumerate(units[k])
+                if u.act == "directive"]
+        echo = [[float("nan")] * len(u) for u in units]
+        if todo:
+            tids = sorted({cids[judged[k]] for k, _ in todo})
+            tvec = dict(zip(tids, embed([task_text[t] for t in tids], encoder=enc,
+                                        precision=prec)))
+            uvec = embed([units[k][j].text for k, j in todo], encoder=enc, precision=prec)
+            for (k, j), v in zip(todo, uvec):
+                echo[k][j] = float(v @ tvec[cids[judged[k]]])
+        for k, q in enumerate(judged):
+            kind, ev = judge_turn(roles[q], units[k], len(texts[q].split()), echo[k],
+                                  min_work=min_work, min_words=min_words, echo=task_echo)
+            flags[q], evidence[q] = bool(kind), f"{kind}: {ev}" if kind else ""
+    return pd.DataFrame({"role_flip_unmarked": pd.Series(flags, index=turns.index, dtype=bool),
+                         "evidence": pd.Series(evidence, index=turns.index, dtype=object)})

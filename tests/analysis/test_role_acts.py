@@ -1,0 +1,50 @@
+"""Role flips without markers, from what a turn does (real spaCy sentences, MiniLM acts)."""
+
+from __future__ import annotations
+
+from artifactual.analysis import audit, run_detector
+from artifactual.analysis.tables import to_frames
+from artifactual.records import Conversation, Speaker, Turn
+
+TASK = "Write a Python script that tracks the daily closing price of one stock."
+
+
+def _conv(cid: str, texts: list[str], task: str | None = TASK) -> Conversation:
+    return Conversation(id=cid, task=task,
+                        speakers=[Speaker(name="Stock Trader", role="user"),
+                                  Speaker(name="Python Programmer", role="assistant")],
+                        turns=[Turn(index=i, speaker=("Stock Trader", "Python Programmer")[i % 2],
+                                    content=t) for i, t in enumerate(texts)])
+
+
+def test_flips_of_both_sides_and_what_is_not_a_flip() -> None:
+    flips = _conv("f", [
+        "I'm glad you're here. How can I help you today?",                  # user offers help
+        "Your task is to write a Python script that tracks the daily closing price of one "
+        "stock. Please start with the data download.",                        # hands it back
+        "Here is the script:\n```python\nimport yfinance\nprint(yfinance.download('ACME'))\n```",
+        "Thanks, I will run it."])
+    clean = _conv("c", [
+        "Please write a function that downloads the daily closing prices of one stock.",
+        "Which stock ticker and which data source should I use?",           # asks for info
+        "Use the ticker ACME and the free Yahoo Finance data.",
+        "Here is the function:\n```python\ndef closes(t):\n    return download(t)['Close']\n```"])
+    turns, _ = to_frames([flips, clean])
+    out = run_detector("role_flip_unmarked", turns)
+    assert out["role_flip_unmarked"].tolist() == [True, True, True, False,
+                                                  False, False, False, False]
+    assert out["evidence"].iloc[0].startswith("offers_help:")
+    assert out["evidence"].iloc[1].startswith("instructs:")
+    assert out["evidence"].iloc[2].startswith("delivers_work:")
+    assert (out["evidence"].iloc[4:] == "").all()
+
+
+def test_not_applicable_without_a_task_or_declared_roles(tmp_path) -> None:
+    chat = _conv("chat", ["Have you seen the new Star Wars film?", "Yes, I loved the music."],
+                 task=None)
+    path = tmp_path / "records.jsonl"
+    path.write_text(chat.model_dump_json() + "\n", encoding="utf-8")
+    result = audit(path, detectors=["role_flip_unmarked"])
+    assert result.summary["not_applicable"]["role_flip_unmarked"] == (
+        "no task or goal statement in this corpus")
+    assert result.summary.get("role_flip_unmarked_rate") is None
