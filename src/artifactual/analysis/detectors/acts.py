@@ -115,8 +115,12 @@ def mood(sent: Any) -> str:
     ``"you_should"`` ("your task is to ...", a sentence opening "you should / must /
     need to ...", "I need / want you to ..."),
     ``"question"`` (ends with "?", or opens with "can / could / would / will you") or
-    ``""``, from a tagged sentence span."""
-    toks = [t for t in sent if not (t.is_punct or t.is_space or t.like_num and len(t) <= 2)]
+    ``""``, from a tagged sentence span; a short leading label ("1. Engineer:") is skipped."""
+    toks = list(sent)
+    colon = next((k for k, t in enumerate(toks[:6]) if t.text == ":"), None)
+    if colon is not None and colon + 1 < len(toks):  # "1. Engineer: Write ..." -> "Write ..."
+        toks = toks[colon + 1:]
+    toks = [t for t in toks if not (t.is_punct or t.is_space or t.like_num and len(t) <= 2)]
     if not toks:
         return ""
     if sent.text.rstrip().endswith("?"):

@@ -9,16 +9,20 @@ declared side: the **instructing** side (role ``user``) gives the task and asks;
 **working** side (role ``assistant``) does the work. A turn flips when
 
 * instructing side, **offers help as if it were the assistant**: it asks the other
-  what it can do for it (an offer of help put as a question: "How can I help you
-  today?", "What can I do for you?"); restated willingness alone ("I'm happy to help")
-  is courtesy, not a flip;
+  what it can do for it (an offer of help put as a question in the first person: "How
+  can I help you today?", "What can I do for you?"; "What else do you have?" asks the
+  other instead); restated willingness alone ("I'm happy to help") is courtesy;
 * instructing side, **delivers the work itself**: it carries a code block, or at least
   ``min_work`` (4) informing sentences and ``min_words`` (60) words, with no
   instruction and no question;
 * working side, **takes over instructing or hands the task back**: it has an
-  instruction (``directive``) that restates the conversation's task (cosine to the task
-  statement at least ``task_echo`` 0.6), or at least two instructions and no informing
-  sentence or code (it only tells the other what to do).
+  instruction (``directive``) addressed to the partner ("please", "you", "your task is")
+  that restates the conversation's task (cosine to the task statement at least
+  ``task_echo`` 0.6), or at least two such instructions and no informing sentence or
+  code (it only tells the other what to do). A step of a shared procedure ("Please run
+  the code above", "Check the output": :data:`PROCEDURAL` verbs) is the other's own part,
+  and an unaddressed imperative list ("Identify high-risk groups: ...") is a plan, the
+  working side's own work.
 
 Asking for information needed for one's own part ("Which area?", "Please send the
 file") is the act ``ask_info``, never a flip. Evidence quotes the sentence(s) and their
@@ -52,6 +56,33 @@ from artifactual.analysis.encoder import embed
 __all__ = ["detect_role_flips_unmarked", "judge_turn"]
 
 _SNIPPET = 70
+#: A directive with one of these verbs asks the other to do its own part of a shared
+#: procedure (run the code, check the output, confirm), not the task: never a flip.
+PROCEDURAL = frozenset("""run execute save install open click check try use copy paste replace
+review confirm note refer verify test restart reload upload download enter type press let
+keep make_sure""".split())
+_FIRST_PERSON = frozenset({"i", "we", "i'm", "i'll", "we'll", "i'd"})
+
+
+def addressed(unit: Unit) -> bool:
+    """A directive addressed to the partner ("please ...", "you / your ...", "your task is
+    ...") and about the task, not a step of a shared procedure ("Please run the code")."""
+    words = [w.strip(".,;:!?()*_`'\"").lower() for w in unit.text.split()]
+    if unit.mood == "you_should":
+        return True
+    lead = next((w for w in words if w not in ("please", "now", "next", "then", "first",
+                                               "kindly", "also", "so", "and") and w), "")
+    if lead in PROCEDURAL:
+        return False
+    return "please" in words or "you" in words or "your" in words
+
+
+def offers_service(unit: Unit) -> bool:
+    """An offer of help put as a question in the first person ("How can I help you?",
+    "What can I do for you?"); "What else do you have?" asks the other instead."""
+    words = {w.strip(".,;:!?()*_`'\"").lower() for w in unit.text.replace("'", " '").split()}
+    return (unit.act == "offer_help" and unit.mood == "question"
+            and bool(words & {"i", "we"}))
 
 
 def _cut(text: str) -> str:
@@ -67,7 +98,7 @@ def judge_turn(role: str, units: list[Unit], n_words: int, task_echo: list[float
     acts = [u.act for u in units]
     directives = [u for u in units if u.act == "directive"]
     if role == "user":
-        offers = [u for u in units if u.act == "offer_help" and u.text.rstrip().endswith("?")]
+        offers = [u for u in units if offers_service(u)]
         if offers:
             return "offers_help", (f'the instructing side offers help: {offers[0].act} '
                                    f'"{_cut(offers[0].text)}"')
@@ -81,9 +112,10 @@ def judge_turn(role: str, units: list[Unit], n_words: int, task_echo: list[float
             return "delivers_work", (f'the instructing side delivers the work ({what}, '
                                      f'{n_words} words): "{_cut(first.text)}"')
         return "", ""
+    directives = [u for u in directives if addressed(u)]
     if role == "assistant" and directives:
         echoed = [(u, s) for u, s in zip(units, task_echo)
-                  if u.act == "directive" and not np.isnan(s) and s >= echo]
+                  if u in directives and not np.isnan(s) and s >= echo]
         if echoed:
             u, s = echoed[0]
             return "instructs", (f'the working side hands the task back (instruction '
@@ -94,7 +126,12 @@ def judge_turn(role: str, units: list[Unit], n_words: int, task_echo: list[float
     return "", ""
 
 
-@detector("role_flip_unmarked", needs=("embeddings",), requires=("task", "declared_roles"))
+@detector("role_flip_unmarked", needs=("embeddings",), requires=("task", "declared_roles"),
+          default=False,
+          off_reason="not run by default: measured turn precision below 0.8 on the AutoGen and "
+                     "SmolLM2 development sets (an instructing side that narrates or reports "
+                     "tool output reads as delivering work; docs/detectors.md); run it with "
+                     "--detectors, as make demo does")
 def detect_role_flips_unmarked(turns: pd.DataFrame, *, context: TextContext | None = None,
                                tasks: Mapping[str, str] | None = None, min_work: int = 4,
                                min_words: int = 60, task_echo: float = 0.6) -> pd.DataFrame:
