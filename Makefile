@@ -28,16 +28,22 @@ models: $(STAMP)
 # compared with camel-minimal. Engine logs go to runs/quickstart/engine.log (--verbose shows them).
 # The role-play convention is the generator's own, so the audit is given its markers.
 DEMO_MARKERS := {"user_markers": ["Instruction:"], "assistant_markers": ["Solution:"], "done_tokens": ["<CAMEL_TASK_DONE>"]}
+# The default detectors plus role_flip_unmarked (off by default: below precision 0.8 on two
+# development sources), because the 135M model's flips rarely use the markers.
+DEMO_DETECTORS := role_flip,role_flip_unmarked,impersonation,digression,courtesy_loop,content_repetition
 demo: models
 	$(BIN)/artifactual generate configs/quickstart.yaml --out runs/quickstart
 	$(BIN)/artifactual audit runs/quickstart --out runs/quickstart/audit --compare-by strategy \
-	  --reference camel-minimal --markers '$(DEMO_MARKERS)'
+	  --reference camel-minimal --markers '$(DEMO_MARKERS)' --detectors $(DEMO_DETECTORS)
 	@echo
 	@echo "Report: runs/quickstart/audit/report.html (open it in a browser)."
 	@echo "Look at interruption: camel-minimal and camel (asked to use the markers) against"
 	@echo "camel-prefix and camel-constrained (made to use them). A forced marker removes"
 	@echo "interruptions by construction; it does not stop role flips inside the text, which"
-	@echo "role_flip still counts. format_failure flags turns cut off at max_tokens."
+	@echo "role_flip still counts. role_flip_unmarked reads what each turn does (the AI user"
+	@echo "delivering work or offering help, the assistant handing the task back); courtesy_loop"
+	@echo "counts agents trading thanks instead of working. How far to trust each figure:"
+	@echo "docs/detectors.md. format_failure flags turns cut off at max_tokens."
 
 test: models
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

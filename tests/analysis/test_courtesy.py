@@ -76,3 +76,13 @@ def test_bad_parameters() -> None:
     turns, _ = to_frames([_conv("c", ["Hi."])])
     with pytest.raises(AnalysisError, match="min_run"):
         run_detector("courtesy_loop", turns, min_run=1)
+
+
+def test_a_goodbye_that_does_not_end_the_conversation_is_a_loop() -> None:
+    goes_on = _conv("g", ["Write the timer.", "Here is the timer class with start and stop.",
+                          "Thanks a lot!", "My pleasure, glad I could help.",
+                          "Thank you, have a wonderful day.", "You too, goodbye!",
+                          "Now add a pause button that keeps the remaining time."])
+    out = _detect(goes_on)
+    assert out["courtesy_loop"].tolist() == [False, False, True, True, True, True, False]
+    assert "the conversation goes on" in out["evidence"].iloc[2]

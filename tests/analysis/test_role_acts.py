@@ -48,3 +48,14 @@ def test_not_applicable_without_a_task_or_declared_roles(tmp_path) -> None:
     assert result.summary["not_applicable"]["role_flip_unmarked"] == (
         "no task or goal statement in this corpus")
     assert result.summary.get("role_flip_unmarked_rate") is None
+
+
+def test_an_assistant_that_parrots_its_request_back_hands_the_task_back() -> None:
+    conv = _conv("p", ["Please list five cheap vegetarian dinners that cook in one pot.",
+                       "I need you to list five cheap vegetarian dinners that cook in one pot "
+                       "yourself. Please send them when you are done."],
+                 task="Plan a week of student meals.")
+    turns, _ = to_frames([conv])
+    out = run_detector("role_flip_unmarked", turns)
+    assert out["role_flip_unmarked"].tolist() == [False, True]
+    assert "restating its task or request" in out["evidence"].iloc[1]

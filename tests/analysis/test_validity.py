@@ -128,3 +128,19 @@ def test_scoring_a_real_audit_of_injected_impersonation(tmp_path):
     assert int(turn.gold.sum()) == len(camel)  # one injected turn per dialogue
     conv = next(u for u in units if u.level == "conversation")
     assert conv.gold.all() and len(conv.gold) + conv.n_not_applicable == len(camel)
+
+
+def test_local_labelled_sets_line_up_with_their_logs():
+    from artifactual.analysis.validity.gold import load_turn_labels
+    from artifactual.readers import ErrorLog, read
+
+    data = Path(__file__).parents[2] / "benchmarks" / "data"
+    for logs, labels in (("agents/autogen.jsonl", "agents/autogen.labels.json"),
+                         ("agents/roleplay.jsonl", "agents/roleplay.labels.json"),
+                         ("smollm2/dev_roleplay_records.jsonl", "smollm2/dev_roleplay.labels.json")):
+        gold = load_turn_labels("s", [data / logs], data / labels, ("role_flip", "courtesy"))
+        convs = {c.id: c for c in read(data / logs, errors=ErrorLog())}
+        assert set(gold.conversations) <= set(convs)
+        for cid, per in gold.turns.items():
+            assert sorted(per) == [t.index for t in convs[cid].turns], (logs, cid)
+        assert sum("role_flip" in s for per in gold.turns.values() for s in per.values()) > 0

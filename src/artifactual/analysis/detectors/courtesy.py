@@ -29,9 +29,11 @@ when
    ``WORD_WORD`` token ended the task, and courtesy goes on after it); or
 2. it is not a ritual and has at least ``min_run`` (3) turns: the agents trade thanks,
    praise and willingness instead of working or stopping; or
-3. it has at least 4 turns and the same exchange repeats: at least two speakers each
+3. it is a closing of at least ``min_run`` turns and the conversation goes on after it
+   (the agents said goodbye and did not stop); or
+4. it has at least 4 turns and the same exchange repeats: at least two speakers each
    say again what they said earlier in the run (MiniLM cosine >= ``repeat`` 0.75); or
-4. it is a closing that goes on for more than ``max_closing`` (6) turns.
+5. it is a closing that goes on for more than ``max_closing`` (6) turns.
 
 A normal closing ("Thank you." / "You're welcome, goodbye." / "Bye.", or the four-turn
 "Thanks." / "Anything else?" / "No, that's all." / "Have a nice day.") is not a loop, and
@@ -99,18 +101,22 @@ def _repeats(rows: list[int], speakers: list[str], vecs: dict[int, np.ndarray],
 
 
 def _loop_rule(run: list[int], units: list[list[Unit]], done: list[bool], done_before: bool,
-               speakers: list[str], vecs: dict[int, np.ndarray], *, opening: bool, min_run: int,
+               speakers: list[str], vecs: dict[int, np.ndarray], *, opening: bool, final: bool,
+               min_run: int,
                max_closing: int, after_done: int, repeat: float) -> str:
     """Which loop rule a run of courtesy-only turns meets ('' for none; module docstring)."""
     after = [r for k, r in enumerate(run) if done_before or any(done[s] for s in run[:k])]
     asked_more = any(u.act == "offer_help" and u.mood == "question"
                      for r in run[:-1] for u in units[r])
-    closing = asked_more or any(u.act == "farewell" for r in run for u in units[r]) or (
+    goodbye = any(u.act == "farewell" for r in run for u in units[r])
+    closing = asked_more or goodbye or (
         opening and any(u.act == "greet" for u in units[run[0]]))
     if len(after) >= after_done:
         return f"{len(after)} courtesy-only turns after the done token"
     if not closing and len(run) >= min_run:
         return f"{len(run)} courtesy-only turns in a row, none of them a goodbye"
+    if goodbye and not final and len(run) >= min_run:
+        return f"a goodbye of {len(run)} courtesy-only turns, and the conversation goes on"
     if len(run) >= 4 and _repeats(run, speakers, vecs, repeat) >= 2:
         return f"{len(run)} courtesy-only turns in which the same exchange repeats"
     if len(run) > max_closing:
@@ -159,7 +165,8 @@ def detect_courtesy_loops(turns: pd.DataFrame, *, context: TextContext | None = 
                     run.append(q)
                     continue
                 rule = _loop_rule(run, units, done, done_before, speakers, vecs,
-                                  opening=bool(run) and run[0] == rows[0], min_run=min_run, max_closing=max_closing,
+                                  opening=bool(run) and run[0] == rows[0],
+                                  final=bool(run) and q is None, min_run=min_run, max_closing=max_closing,
                                   after_done=after_done, repeat=repeat) if run else ""
                 if rule:
                     quoted = " / ".join(f'"{_cut(texts[r])}"' for r in run[:6])

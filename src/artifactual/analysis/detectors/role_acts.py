@@ -17,8 +17,9 @@ declared side: the **instructing** side (role ``user``) gives the task and asks;
   instruction and no question;
 * working side, **takes over instructing or hands the task back**: it has an
   instruction (``directive``) addressed to the partner ("please", "you", "your task is")
-  that restates the conversation's task (cosine to the task statement at least
-  ``task_echo`` 0.6), or at least two such instructions and no informing sentence or
+  that restates the conversation's task or the request it was given (cosine to the task
+  statement or to the instructing side's last turn before it at least ``task_echo``
+  0.6), or at least two such instructions and no informing sentence or
   code (it only tells the other what to do). A step of a shared procedure ("Please run
   the code above", "Check the output": :data:`PROCEDURAL` verbs) is the other's own part,
   and an unaddressed imperative list ("Identify high-risk groups: ...") is a plan, the
@@ -48,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from artifactual.analysis.detectors.acts import Unit, turn_acts
-from artifactual.analysis.detectors.common import require_columns
+from artifactual.analysis.detectors.common import ordered_conversations, require_columns
 from artifactual.analysis.registry import detector
 from artifactual.analysis.text import TextContext
 from artifactual.analysis.encoder import embed
@@ -119,7 +120,8 @@ def judge_turn(role: str, units: list[Unit], n_words: int, task_echo: list[float
         if echoed:
             u, s = echoed[0]
             return "instructs", (f'the working side hands the task back (instruction '
-                                 f'restating the task, cosine {s:.2f}): "{_cut(u.text)}"')
+                                 f'restating its task or request, cosine {s:.2f}): '
+                                 f'"{_cut(u.text)}"')
         if len(directives) >= 2 and not any(a in ("work", "code") for a in acts):
             return "instructs", (f'the working side only instructs ({len(directives)} '
                                  f'instructions): "{_cut(directives[0].text)}"')
@@ -149,18 +151,29 @@ def detect_role_flips_unmarked(turns: pd.DataFrame, *, context: TextContext | No
         units = turn_acts([texts[q] for q in judged], context)
         task_text = {**(context.tasks if context else {}), **dict(tasks or {})}
         cids = turns["conversation_id"].astype(str).tolist()
-        # cosine of each assistant directive to its conversation's task
+        # cosine of each assistant directive to its conversation's task and to the last
+        # request of the instructing side before it (what it was asked to do)
+        asked: dict[int, str] = {}
+        for rows in ordered_conversations(turns):
+            last = ""
+            for q in rows:
+                if roles[q] == "user":
+                    last = texts[q]
+                elif roles[q] == "assistant" and last:
+                    asked[q] = last
         todo = [(k, j) for k, q in enumerate(judged) if roles[q] == "assistant"
-                and task_text.get(cids[q]) for j, u in enumerate(units[k])
-                if u.act == "directive"]
+                for j, u in enumerate(units[k]) if u.act == "directive"]
         echo = [[float("nan")] * len(u) for u in units]
         if todo:
-            tids = sorted({cids[judged[k]] for k, _ in todo})
-            tvec = dict(zip(tids, embed([task_text[t] for t in tids], encoder=enc,
-                                        precision=prec)))
+            refs = sorted({t for k, _ in todo for t in (task_text.get(cids[judged[k]]),
+                                                        asked.get(judged[k])) if t})
+            rvec = dict(zip(refs, embed(refs, encoder=enc, precision=prec))) if refs else {}
             uvec = embed([units[k][j].text for k, j in todo], encoder=enc, precision=prec)
             for (k, j), v in zip(todo, uvec):
-                echo[k][j] = float(v @ tvec[cids[judged[k]]])
+                q = judged[k]
+                sims = [float(v @ rvec[t]) for t in (task_text.get(cids[q]), asked.get(q))
+                        if t in rvec]
+                echo[k][j] = max(sims) if sims else float("nan")
         for k, q in enumerate(judged):
             kind, ev = judge_turn(roles[q], units[k], len(texts[q].split()), echo[k],
                                   min_work=min_work, min_words=min_words, echo=task_echo)

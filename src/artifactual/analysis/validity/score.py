@@ -68,8 +68,12 @@ def flag_columns(turns: pd.DataFrame, conversations: pd.DataFrame) -> tuple[list
 
 
 def _find(tree: Any, flag: str) -> str | None:
-    """A reason for ``flag`` anywhere in a (nested) not_applicable map."""
+    """A reason for ``flag`` anywhere in a (nested) not_applicable map; the flag's own entry
+    first, then one whose name it extends ("role_flip" for "role_flip_message")."""
     if isinstance(tree, Mapping):
+        own = tree.get(flag, tree.get(f"{flag}_rate"))
+        if isinstance(own, str):
+            return own
         for key, value in tree.items():
             k = str(key)
             if k in (flag, f"{flag}_rate") or flag.startswith(k) or k.startswith(flag):
