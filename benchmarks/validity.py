@@ -15,8 +15,13 @@ Prints three tables, each figure with a 95% CI and the issue's target beside it:
     conversation level: the injected copies are the positives, the same bases audited
     without injection the negatives;
 (c) human dialogues (``benchmarks/data/human``): share of conversations flagged (Wilson
-    CI); targets <= 2% for role flip / interruption / impersonation / role adherence and
-    <= 5% for digression where a goal is stated.
+    CI); targets <= 2% for role flips (any detector) / interruption / impersonation / role
+    adherence, <= 3% for courtesy loops, <= 5% for content repetition and for digression
+    where a goal is stated.
+
+The labelled sets of ``benchmarks/data`` (:data:`LOCAL_SETS`: SmolLM2 development role-play,
+AutoGen, CAMEL-style/LangChain/CrewAI transcripts, human courtesy labels; rules in
+``benchmarks/data/LABELLING.md``) are scored in (a), one row per source.
 
 Flags are read from whatever the audit returns; gold labels map to flags in
 :data:`artifactual.analysis.validity.score.GOLD_TO_FLAGS`. Sets under ``--shared`` are

@@ -26,16 +26,21 @@ VALIDITY_JSON = Path(__file__).resolve().parents[3] / "benchmarks" / "results" /
 ARTIFACTS: dict[str, str] = {
     "role_flip": "A speaker writes with the other role's marker, e.g. the user turn answers "
                  "with \"Solution:\" as if it were the assistant.",
+    "role_flip_unmarked": "A speaker does the other role's job without any marker: the "
+                          "instructing side delivers the work or offers help, the working "
+                          "side hands the task back.",
+    "courtesy_only": "A turn adds nothing to the task: every sentence is thanks, praise, "
+                     "agreement, a greeting, an offer of more help or a goodbye.",
     "interruption": "A turn lacks its role's expected marker, so the scripted exchange "
                     "breaks off (the role-play convention is not followed).",
     "impersonation": "A speaker writes lines for another participant, putting words in "
                      "its mouth inside its own turn.",
     "digression": "The conversation drifts off its task: a turn is about something else "
                   "than the task, its thread and the turn it follows.",
-    "courtesy_loop": "The speakers trade thanks and pleasantries for several turns instead "
-                     "of working on the task.",
-    "content_repetition": "A turn repeats an earlier turn's content almost verbatim "
-                          "(by embedding similarity).",
+    "courtesy_loop": "The speakers trade thanks and pleasantries instead of working or "
+                     "stopping (not a normal two- or three-turn closing).",
+    "content_repetition": "A speaker repeats its own earlier turn almost verbatim (by "
+                          "embedding similarity); quoting another speaker is not counted.",
     "repetition": "A speaker repeats its own previous turn (a repetition loop).",
     "role_adherence_violation": "A speaker's speech acts contradict its declared role, "
                                 "e.g. the assistant gives instructions instead of answers.",

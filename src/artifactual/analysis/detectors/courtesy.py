@@ -33,7 +33,8 @@ when
    (the agents said goodbye and did not stop); or
 4. it has at least 4 turns and the same exchange repeats: at least two speakers each
    say again what they said earlier in the run (MiniLM cosine >= ``repeat`` 0.75); or
-5. it is a closing that goes on for more than ``max_closing`` (6) turns.
+5. it is a closing that goes on for more than ``max_closing`` (4) turns (the longest
+   normal closing in the human dialogues of the development set is four turns).
 
 A normal closing ("Thank you." / "You're welcome, goodbye." / "Bye.", or the four-turn
 "Thanks." / "Anything else?" / "No, that's all." / "Have a nice day.") is not a loop, and
@@ -126,13 +127,13 @@ def _loop_rule(run: list[int], units: list[list[Unit]], done: list[bool], done_b
 
 @detector("courtesy_loop", needs=("embeddings",))
 def detect_courtesy_loops(turns: pd.DataFrame, *, context: TextContext | None = None,
-                          min_run: int = 3, max_closing: int = 6,
+                          min_run: int = 3, max_closing: int = 4,
                           after_done: int = 2, repeat: float = 0.75) -> pd.DataFrame:
     """Per turn: ``courtesy_only``, ``courtesy_loop`` and ``evidence`` (module docstring)."""
     if min_run < 2 or max_closing < min_run or after_done < 1:
         raise AnalysisError(f"need min_run >= 2, max_closing >= min_run and after_done >= 1, "
                             f"got {min_run}, {max_closing}, {after_done}",
-                            fix="the defaults are min_run=3, max_closing=6, after_done=2")
+                            fix="the defaults are min_run=3, max_closing=4, after_done=2")
     n = len(turns)
     only, loop, evidence = [False] * n, [False] * n, [""] * n
     if n:

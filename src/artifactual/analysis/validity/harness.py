@@ -143,7 +143,8 @@ def pooled_rows(units: Sequence[Units], key: Callable[[Units], tuple[str, ...]],
 # human dialogues: share of conversations flagged, at most
 HUMAN_TARGETS: dict[str, float] = {"role_flip": 0.02, "interruption": 0.02,
                                    "impersonation": 0.02, "role_adherence_violation": 0.02,
-                                   "digression": 0.05}
+                                   "role_flip_unmarked": 0.02, "digression": 0.05,
+                                   "courtesy_loop": 0.03, "content_repetition": 0.05}
 
 
 def rate_rows(name: str, result: Any, ids: list[str] | None = None) -> list[dict[str, Any]]:
