@@ -92,3 +92,21 @@ def test_a_lazy_context_reports_progress_per_request() -> None:
     assert calls and calls[-1][0] == "parse" and calls[-1][1] == calls[-1][2]
     with pytest.raises(Exception, match="unknown parse level"):
         ctx.docs_for(turns.index, level="lemmas")
+
+
+def test_courtesy_reads_only_the_sentences_it_needs_and_gives_the_full_answer() -> None:
+    from artifactual.analysis.detectors.acts import classify_units, turn_acts
+    from artifactual.analysis.detectors.courtesy import is_courtesy_only
+
+    turns = _fixture_turns()
+    texts = [str(t) for t in turns["content"]]
+    full = classify_units(texts)
+    ctx = build_context(turns, lazy=True)
+    part = turn_acts(texts, ctx, until_work=True)
+    assert [is_courtesy_only(u) for u in part] == [is_courtesy_only(u) for u in full]
+    assert [[u.act for u in p if u.mood == "question"] for p in part] == [
+        [u.act for u in f if u.mood == "question"] for f in full]
+    n_part = ctx.stats["embedded_sentences"]
+    assert 0 < n_part < sum(u.act not in ("code", "marker") for f in full for u in f)
+    completed = turn_acts(texts, ctx)  # a full request completes the partial turns
+    assert [[u.act for u in c] for c in completed] == [[u.act for u in f] for f in full]

@@ -232,29 +232,55 @@ def _exemplar_vectors(encoder: str | None, precision: str | None) -> np.ndarray:
 
 
 def classify_units(texts: list[str], *, encoder: str | None = None,
-                   precision: str | None = None) -> list[list[Unit]]:
-    """Per text: its :class:`Unit` list, each with its act (module docstring)."""
+                   precision: str | None = None, until_work: bool = False) -> list[list[Unit]]:
+    """Per text: its :class:`Unit` list, each with its act (module docstring).
+
+    With ``until_work`` a text's sentences are classified in order only until the first one
+    that is not courtesy (or a code block): enough to tell whether the turn is
+    courtesy-only, at a fraction of the embedding. Questions are classified anyway (the
+    next turn's courtesy depends on them); the other sentences after that point keep
+    their mood and get the act ``""`` (not classified)."""
     split = split_units(["" if t is None else str(t) for t in texts])
-    todo = [(i, k, u, m, c) for i, units in enumerate(split)
-            for k, (u, fixed, m, c) in enumerate(units) if fixed is None]
-    out = [[Unit(u, fixed or "") for u, fixed, _, _ in units] for units in split]
-    if not todo:
+    out = [[Unit(u, fixed or "", mood=m) for u, fixed, m, _ in units] for units in split]
+    todo = [[(k, u, m, c) for k, (u, fixed, m, c) in enumerate(units) if fixed is None]
+            for units in split]
+    if not until_work:
+        _classify([(i, *item) for i, items in enumerate(todo) for item in items], out,
+                  encoder, precision)
         return out
+    open_ = [i for i, units in enumerate(out) if todo[i] and all(u.act != "code" for u in units)]
+    step = 0
+    while open_:
+        batch = [(i, *todo[i][step]) for i in open_]
+        _classify(batch, out, encoder, precision)
+        step += 1
+        open_ = [i for i in open_ if step < len(todo[i])
+                 and out[i][todo[i][step - 1][0]].act in COURTESY_ACTS]
+    # questions are classified anyway: the next turn's courtesy depends on whether they ask
+    _classify([(i, *item) for i, items in enumerate(todo) for item in items
+               if item[2] == "question" and out[i][item[0]].act == ""], out, encoder, precision)
+    return out
+
+
+def _classify(items: list[tuple[int, int, str, str, str]], out: list[list[Unit]],
+              encoder: str | None, precision: str | None) -> None:
+    """Set the act of each ``(text, unit, sentence, mood, core)`` in ``out``."""
+    if not items:
+        return
     acts, ex_texts = exemplars()
     ex = _exemplar_vectors(encoder, precision)
-    vecs = embed([c for *_, c in todo], encoder=encoder, precision=precision).astype(np.float32)
+    vecs = embed([c for *_, c in items], encoder=encoder, precision=precision).astype(np.float32)
     sims = vecs @ ex.T
     names = sorted(set(acts))
     cols = {a: np.flatnonzero(np.array(acts) == a) for a in names}
     scores = np.stack([np.sort(sims[:, cols[a]], axis=1)[:, -_K:].mean(axis=1) for a in names],
                       axis=1)
-    for row, (i, k, text, m, c) in enumerate(todo):
+    for row, (i, k, text, m, c) in enumerate(items):
         order = np.argsort(-scores[row])
         act = _resolve([names[j] for j in order], c, m, float(scores[row, order[0]]))
         near = cols[act]
         j = int(near[np.argmax(sims[row, near])])
         out[i][k] = Unit(text, act, float(scores[row, names.index(act)]), ex_texts[j], m)
-    return out
 
 
 def _resolve(ranked: list[str], text: str, m: str, score: float = 1.0) -> str:
@@ -278,18 +304,28 @@ def _resolve(ranked: list[str], text: str, m: str, score: float = 1.0) -> str:
     return "work" if act in ("directive", "ask_info") else act
 
 
-def turn_acts(texts: list[str], context: Any | None = None) -> list[list[Unit]]:
+def turn_acts(texts: list[str], context: Any | None = None, *,
+              until_work: bool = False) -> list[list[Unit]]:
     """:func:`classify_units` of ``texts`` with the context's encoder and precision; with a
     context, each distinct text is classified once per audit (shared by ``courtesy_loop``
-    and ``role_flip_unmarked``) and the embedded units are counted in its stats."""
+    and ``role_flip_unmarked``) and the embedded sentences are counted in its stats.
+    ``until_work`` (what ``courtesy_loop`` asks) may stop at a turn's first non-courtesy
+    sentence; a later full request completes such a turn."""
     if context is None:
-        return classify_units(texts)
+        return classify_units(texts, until_work=until_work)
     cache = context.derived.setdefault("acts", {})
-    todo = list(dict.fromkeys(t for t in texts if t not in cache))
+    partial = context.derived.setdefault("acts_partial", set())
+    todo = list(dict.fromkeys(t for t in texts if t not in cache
+                              or (not until_work and t in partial)))
     if todo:
         for text, units in zip(todo, classify_units(todo, encoder=context.encoder,
-                                                    precision=context.precision)):
+                                                    precision=context.precision,
+                                                    until_work=until_work)):
             cache[text] = units
+            if until_work and any(u.act == "" for u in units):
+                partial.add(text)
+            else:
+                partial.discard(text)
         context.stats["embedded_sentences"] = context.stats.get("embedded_sentences", 0) + sum(
-            1 for t in todo for u in cache[t] if u.act not in ("code", "marker"))
+            1 for t in todo for u in cache[t] if u.act not in ("code", "marker", ""))
     return [cache[t] for t in texts]

@@ -139,7 +139,7 @@ def detect_courtesy_loops(turns: pd.DataFrame, *, context: TextContext | None = 
     if n:
         require_columns(turns, ("conversation_id", "turn_index", "content"))
         texts = ["" if pd.isna(c) else str(c) for c in turns["content"]]
-        units = turn_acts(texts, context)
+        units = turn_acts(texts, context, until_work=True)
         done = [bool(DONE_TOKEN.search(t)) for t in texts]
         speakers = (["" if pd.isna(x) else str(x) for x in turns["speaker"]]
                     if "speaker" in turns.columns else [""] * n)
