@@ -132,7 +132,7 @@ class TextContext:
         default_factory=lambda: {level: {} for level in LEVELS}, repr=False)
     _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     #: per-text results that detectors derive and share (e.g. each turn's dialogue acts,
-    #: :mod:`.detectors.acts`), keyed by the deriving module's name, then by text
+    #: :mod:`.detectors.acts`), keyed by what they are ("acts"), then by text
     derived: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:

@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from artifactual.analysis.detectors.common import DONE_WORD
 from artifactual.analysis.encoder import embed
 
 __all__ = ["COURTESY_ACTS", "ACTS", "Unit", "split_units", "classify_units", "exemplars",
@@ -63,7 +64,7 @@ COURTESY_ACTS = frozenset({"thanks", "praise", "agree", "greet", "offer_help", "
                            "willing"})
 ACTS = (*sorted(COURTESY_ACTS), "directive", "ask_info", "work", "code", "marker")
 _FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
-_DONE = re.compile(r"^<?[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+>?[.!]?$")
+_DONE = re.compile(rf"^{DONE_WORD}[.!]?$")
 _MARKERS = frozenset({"next request.", "next request", "terminate", "terminate.",
                       "camel_task_done", "<camel_task_done>"})
 _CODEY = re.compile(r"[=<>{}\[\]|\\/#@$%^~]|\w\(|\d")
@@ -226,6 +227,14 @@ def exemplars() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(r["act"] for r in rows), tuple(r["text"] for r in rows)
 
 
+@lru_cache(maxsize=1)
+def _act_columns() -> tuple[list[str], dict[str, np.ndarray]]:
+    """The act names, sorted, and the exemplar rows of each."""
+    acts = np.array(exemplars()[0])
+    names = sorted(set(acts.tolist()))
+    return names, {a: np.flatnonzero(acts == a) for a in names}
+
+
 @lru_cache(maxsize=4)
 def _exemplar_vectors(encoder: str | None, precision: str | None) -> np.ndarray:
     return embed(list(exemplars()[1]), encoder=encoder, precision=precision).astype(np.float32)
@@ -267,12 +276,11 @@ def _classify(items: list[tuple[int, int, str, str, str]], out: list[list[Unit]]
     """Set the act of each ``(text, unit, sentence, mood, core)`` in ``out``."""
     if not items:
         return
-    acts, ex_texts = exemplars()
+    ex_texts = exemplars()[1]
     ex = _exemplar_vectors(encoder, precision)
     vecs = embed([c for *_, c in items], encoder=encoder, precision=precision).astype(np.float32)
     sims = vecs @ ex.T
-    names = sorted(set(acts))
-    cols = {a: np.flatnonzero(np.array(acts) == a) for a in names}
+    names, cols = _act_columns()
     scores = np.stack([np.sort(sims[:, cols[a]], axis=1)[:, -_K:].mean(axis=1) for a in names],
                       axis=1)
     for row, (i, k, text, m, c) in enumerate(items):
@@ -284,11 +292,12 @@ def _classify(items: list[tuple[int, int, str, str, str]], out: list[list[Unit]]
 
 
 def _resolve(ranked: list[str], text: str, m: str, score: float = 1.0) -> str:
-    """The act of a unit from the acts ranked by the vectors and its mood: courtesy needs
-    courtesy words and no code-like token, and a question is courtesy only as an offer of
-    help or a greeting ("Anything else?", "How are you?"), and an imperative only as an
-    offer of help, a farewell, praise or thanks ("Feel free to ask", "Enjoy!"); an imperative or "you should" that is not
-    courtesy is a directive; a question that is not courtesy asks for information."""
+    """The act of a unit from the acts ranked by the vectors, the top act's ``score`` and
+    the unit's mood: courtesy needs a score of at least :data:`MIN_COURTESY` and no
+    code-like token; a question is courtesy only as an offer of help or a greeting
+    ("Anything else?", "How are you?"), an imperative only as an offer of help, a farewell,
+    praise or thanks ("Feel free to ask", "Enjoy!"). An imperative or "you should" that is
+    not courtesy is a directive; a question that is not courtesy asks for information."""
     act = ranked[0]
     if act in COURTESY_ACTS and (score < MIN_COURTESY or _CODEY.search(text)
                                  or m == "question" and act not in ("offer_help", "greet")
@@ -314,18 +323,13 @@ def turn_acts(texts: list[str], context: Any | None = None, *,
     if context is None:
         return classify_units(texts, until_work=until_work)
     cache = context.derived.setdefault("acts", {})
-    partial = context.derived.setdefault("acts_partial", set())
-    todo = list(dict.fromkeys(t for t in texts if t not in cache
-                              or (not until_work and t in partial)))
+    # a turn read only until its first non-courtesy sentence has units of act ""
+    todo = list(dict.fromkeys(t for t in texts if t not in cache or not until_work
+                              and any(u.act == "" for u in cache[t])))
     if todo:
-        for text, units in zip(todo, classify_units(todo, encoder=context.encoder,
-                                                    precision=context.precision,
-                                                    until_work=until_work)):
-            cache[text] = units
-            if until_work and any(u.act == "" for u in units):
-                partial.add(text)
-            else:
-                partial.discard(text)
+        cache.update(zip(todo, classify_units(todo, encoder=context.encoder,
+                                              precision=context.precision,
+                                              until_work=until_work)))
         context.stats["embedded_sentences"] = context.stats.get("embedded_sentences", 0) + sum(
             1 for t in todo for u in cache[t] if u.act not in ("code", "marker", ""))
     return [cache[t] for t in texts]

@@ -1,4 +1,5 @@
-"""Small helpers the per-turn detectors share: column checks and conversation order."""
+"""Small helpers the per-turn detectors share: column checks, conversation order, evidence
+snippets and the shape of a done token."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ import pandas as pd
 
 from artifactual.errors import AnalysisError
 
-__all__ = ["require_columns", "ordered_conversations"]
+__all__ = ["require_columns", "ordered_conversations", "snippet", "DONE_WORD"]
+
+#: A done token: an upper-case word with an underscore, bare or in angle brackets
+#: (``CAMEL_TASK_DONE``, ``<CAMEL_TASK_DONE>``); a regex source, to search for or anchor.
+DONE_WORD = r"<?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b>?"
+
+
+def snippet(text: str, width: int) -> str:
+    """``text`` on one line, cut to ``width`` characters with "..." when longer."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[:width - 3] + "..."
 
 
 def require_columns(turns: pd.DataFrame, names: Sequence[str]) -> None:

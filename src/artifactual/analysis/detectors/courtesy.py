@@ -4,7 +4,7 @@ thank-you loops of agents that trade them instead of working or stopping.
 
 **Courtesy-only turn.** A turn is judged by what it adds, not by its length. Each of its
 sentences (and code blocks, lines) gets a dialogue act from :mod:`.acts` (a k-nearest-
-neighbour vote over MiniLM vectors of exemplar sentences, gated by courtesy words). The
+neighbour vote over MiniLM vectors of exemplar sentences, with each sentence's mood). The
 turn is ``courtesy_only`` when it has at least one sentence and every sentence is a
 courtesy act (thanks, praise, agreement or acknowledgement, greeting or pleasantry, offer
 of further help, farewell, restated willingness), role markers and done tokens aside
@@ -50,19 +50,21 @@ the rule that fired and the run's turns).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from artifactual.analysis.detectors.acts import Unit, turn_acts
-from artifactual.analysis.detectors.common import ordered_conversations, require_columns
+from artifactual.analysis.detectors.common import (DONE_WORD, ordered_conversations,
+                                                   require_columns, snippet)
 from artifactual.analysis.registry import detector
 from artifactual.analysis.text import TextContext, embed
 from artifactual.errors import AnalysisError
 
 __all__ = ["is_courtesy_only", "detect_courtesy_loops", "DONE_TOKEN"]
 
-DONE_TOKEN = re.compile(r"<?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b>?|\bTERMINATE\b")
+DONE_TOKEN = re.compile(rf"{DONE_WORD}|\bTERMINATE\b")
 _SNIPPET = 60
 
 
@@ -73,7 +75,7 @@ def is_courtesy_only(units: list[Unit], answers_question: bool = False) -> bool:
     something) an agreement is an answer, so the turn is not courtesy-only."""
     if not units:
         return False
-    if any(u.act not in ("marker",) and not u.courtesy for u in units):
+    if any(u.act != "marker" and not u.courtesy for u in units):
         return False
     if answers_question and any(u.act == "agree" for u in units):
         return False
@@ -81,8 +83,7 @@ def is_courtesy_only(units: list[Unit], answers_question: bool = False) -> bool:
 
 
 def _cut(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _SNIPPET else flat[:_SNIPPET - 3] + "..."
+    return snippet(text, _SNIPPET)
 
 
 def _acts(units: list[Unit]) -> str:
@@ -90,9 +91,11 @@ def _acts(units: list[Unit]) -> str:
         " ..." if len(units) > 6 else "")
 
 
-def _repeats(rows: list[int], speakers: list[str], vecs: dict[int, np.ndarray],
+def _repeats(rows: list[int], speakers: list[str], vectors: Callable[[list[int]], np.ndarray],
              threshold: float) -> int:
-    """How many speakers of a run say again what they said earlier in it."""
+    """How many speakers of a run say again what they said earlier in it; ``vectors`` gives
+    the MiniLM vectors of the run's rows."""
+    vecs = dict(zip(rows, vectors(rows)))
     again: set[str] = set()
     for k, q in enumerate(rows):
         for r in rows[:k]:
@@ -102,7 +105,8 @@ def _repeats(rows: list[int], speakers: list[str], vecs: dict[int, np.ndarray],
 
 
 def _loop_rule(run: list[int], units: list[list[Unit]], done: list[bool], done_before: bool,
-               speakers: list[str], vecs: dict[int, np.ndarray], *, opening: bool, final: bool,
+               speakers: list[str], vectors: Callable[[list[int]], np.ndarray], *,
+               opening: bool, final: bool,
                min_run: int,
                max_closing: int, after_done: int, repeat: float) -> str:
     """Which loop rule a run of courtesy-only turns meets ('' for none; module docstring)."""
@@ -118,7 +122,7 @@ def _loop_rule(run: list[int], units: list[list[Unit]], done: list[bool], done_b
         return f"{len(run)} courtesy-only turns in a row, none of them a goodbye"
     if goodbye and not final and len(run) >= min_run:
         return f"a goodbye of {len(run)} courtesy-only turns, and the conversation goes on"
-    if len(run) >= 4 and _repeats(run, speakers, vecs, repeat) >= 2:
+    if len(run) >= 4 and _repeats(run, speakers, vectors, repeat) >= 2:
         return f"{len(run)} courtesy-only turns in which the same exchange repeats"
     if len(run) > max_closing:
         return f"a closing of {len(run)} courtesy-only turns"
@@ -152,12 +156,12 @@ def detect_courtesy_loops(turns: pd.DataFrame, *, context: TextContext | None = 
                 only[q] = is_courtesy_only(units[q], asked)
                 if only[q]:
                     evidence[q] = "courtesy-only: " + _acts(units[q])
-        courtesy_rows = [q for q in range(n) if only[q]]
-        vecs: dict[int, np.ndarray] = {}
-        if courtesy_rows:
-            got = (context.embeddings_for(turns.index[courtesy_rows]) if context is not None
-                   and context.covers(turns) else embed([texts[q] for q in courtesy_rows]))
-            vecs = dict(zip(courtesy_rows, got))
+        shared = context is not None and context.covers(turns)
+
+        def vectors(rows: list[int]) -> np.ndarray:  # only runs long enough to repeat ask
+            return (context.embeddings_for(turns.index[rows]) if shared
+                    else embed([texts[q] for q in rows]))
+
         for rows in convs:
             run: list[int] = []
             done_before = False
@@ -165,7 +169,7 @@ def detect_courtesy_loops(turns: pd.DataFrame, *, context: TextContext | None = 
                 if q is not None and only[q]:
                     run.append(q)
                     continue
-                rule = _loop_rule(run, units, done, done_before, speakers, vecs,
+                rule = _loop_rule(run, units, done, done_before, speakers, vectors,
                                   opening=bool(run) and run[0] == rows[0],
                                   final=bool(run) and q is None, min_run=min_run, max_closing=max_closing,
                                   after_done=after_done, repeat=repeat) if run else ""

@@ -48,13 +48,14 @@ from typing import Any
 
 import pandas as pd
 
+from artifactual.analysis.detectors.common import DONE_WORD
 from artifactual.analysis.detectors.roles import PAPER_MARKERS, Markers
 
 __all__ = ["MarkerInference", "infer_markers", "turn_candidates"]
 
 _LEAD = re.compile(r"^[ \t>]*(?:[-*\u2022][ \t]+)?[*_]{0,2}"
                    r"(?P<label>[A-Z][\w&/'.-]*(?:[ \t][\w&/'.-]+){0,2})[ \t]*[*_]{0,2}:(?!//)")
-_DONE = re.compile(r"<?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b>?")
+_DONE = re.compile(DONE_WORD)
 _SENT = re.compile(r"[^.!?\n]+[.!?]*")
 _CLOSE_WORDS = 3
 #: Values, not labels: a line-leading "Input: None" or a last line "None" / "N/A" / "42"

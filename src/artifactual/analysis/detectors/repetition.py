@@ -37,7 +37,7 @@ import pandas as pd
 
 import numpy as np
 
-from artifactual.analysis.detectors.common import ordered_conversations, require_columns
+from artifactual.analysis.detectors.common import ordered_conversations, require_columns, snippet
 from artifactual.analysis.registry import detector
 from artifactual.analysis.similarity import Profile, words
 from artifactual.analysis.text import TextContext, context_for
@@ -65,8 +65,7 @@ def is_courtesy(text: str) -> bool:
 
 
 def _snippet(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _SNIPPET else flat[:_SNIPPET - 3] + "..."
+    return snippet(text, _SNIPPET)
 
 
 def _conversation(speakers: list[str], contents: list[str], threshold: float,

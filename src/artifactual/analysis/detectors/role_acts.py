@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from artifactual.analysis.detectors.acts import Unit, turn_acts
-from artifactual.analysis.detectors.common import ordered_conversations, require_columns
+from artifactual.analysis.detectors.common import ordered_conversations, require_columns, snippet
 from artifactual.analysis.registry import detector
 from artifactual.analysis.text import TextContext
 from artifactual.analysis.encoder import embed
@@ -61,8 +61,7 @@ _SNIPPET = 70
 #: procedure (run the code, check the output, confirm), not the task: never a flip.
 PROCEDURAL = frozenset("""run execute save install open click check try use copy paste replace
 review confirm note refer verify test restart reload upload download enter type press let
-keep make_sure""".split())
-_FIRST_PERSON = frozenset({"i", "we", "i'm", "i'll", "we'll", "i'd"})
+keep""".split())
 
 
 def addressed(unit: Unit) -> bool:
@@ -87,15 +86,15 @@ def offers_service(unit: Unit) -> bool:
 
 
 def _cut(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _SNIPPET else flat[:_SNIPPET - 3] + "..."
+    return snippet(text, _SNIPPET)
 
 
 def judge_turn(role: str, units: list[Unit], n_words: int, task_echo: list[float], *,
                min_work: int = 4, min_words: int = 60,
                echo: float = 0.6) -> tuple[str, str]:
     """``(kind, evidence)`` for one turn of a declared ``role`` ('' when no flip).
-    ``task_echo`` holds each unit's cosine to the task (NaN where not computed)."""
+    ``task_echo`` holds each unit's highest cosine to the task and to the request it was
+    given (NaN where not computed)."""
     acts = [u.act for u in units]
     directives = [u for u in units if u.act == "directive"]
     if role == "user":
@@ -137,7 +136,7 @@ def judge_turn(role: str, units: list[Unit], n_words: int, task_echo: list[float
 def detect_role_flips_unmarked(turns: pd.DataFrame, *, context: TextContext | None = None,
                                tasks: Mapping[str, str] | None = None, min_work: int = 4,
                                min_words: int = 60, task_echo: float = 0.6) -> pd.DataFrame:
-    """Per turn: ``role_flip_unmarked``, ``flip_kind`` and ``evidence`` (module docstring).
+    """Per turn: ``role_flip_unmarked`` and ``evidence`` (module docstring).
     ``tasks`` (conversation_id -> task statement) adds to the context's tasks."""
     n = len(turns)
     flags, evidence = [False] * n, [""] * n

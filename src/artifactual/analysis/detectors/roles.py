@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from artifactual.analysis.detectors.common import DONE_WORD
 from artifactual.analysis.registry import detector
 from artifactual.errors import AnalysisError
 
@@ -79,7 +80,7 @@ def as_markers(value: Markers | Mapping[str, Any] | None) -> Markers:
 _LINE_START = r"(?:^|\n)[ \t>]*(?:[-*\u2022][ \t]+)?[*_]{0,2}"
 
 
-_DONE_LIKE = re.compile(r"^<?[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+>?$")
+_DONE_LIKE = re.compile(rf"^{DONE_WORD}$")
 #: The paper's own markers: matched as its rule matches them (anywhere), even when anchored.
 PAPER_MARKERS = ("Instruction:", "Solution:")
 
