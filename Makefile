@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 models: $(STAMP)
-	$(BIN)/artifactual models prepare --quiet
+	@$(BIN)/artifactual models prepare --quiet
 
 # Four prompting strategies on the embedded model (configs/quickstart.yaml), audited and
 # compared with camel-minimal. Engine logs go to runs/quickstart/engine.log (--verbose shows them).
@@ -32,18 +32,12 @@ DEMO_MARKERS := {"user_markers": ["Instruction:"], "assistant_markers": ["Soluti
 # development sources), because the 135M model's flips rarely use the markers.
 DEMO_DETECTORS := role_flip,role_flip_unmarked,impersonation,digression,courtesy_loop,content_repetition
 demo: models
-	$(BIN)/artifactual generate configs/quickstart.yaml --out runs/quickstart
-	$(BIN)/artifactual audit runs/quickstart --out runs/quickstart/audit --compare-by strategy \
+	@$(BIN)/artifactual generate configs/quickstart.yaml --out runs/quickstart
+	@$(BIN)/artifactual audit runs/quickstart --out runs/quickstart/audit --compare-by strategy \
 	  --reference camel-minimal --markers '$(DEMO_MARKERS)' --detectors $(DEMO_DETECTORS)
 	@echo
-	@echo "Report: runs/quickstart/audit/report.html (open it in a browser)."
-	@echo "Look at interruption: camel-minimal and camel (asked to use the markers) against"
-	@echo "camel-prefix and camel-constrained (made to use them). A forced marker removes"
-	@echo "interruptions by construction; it does not stop role flips inside the text, which"
-	@echo "role_flip still counts. role_flip_unmarked reads what each turn does (the AI user"
-	@echo "delivering work or offering help, the assistant handing the task back); courtesy_loop"
-	@echo "counts agents trading thanks instead of working. How far to trust each figure:"
-	@echo "docs/detectors.md. format_failure flags turns cut off at max_tokens."
+	@echo "camel-prefix and camel-constrained force the role markers, so interruptions"
+	@echo "vanish by construction; role flips inside the text remain (role_flip_unmarked)."
 
 test: models
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

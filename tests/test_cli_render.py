@@ -1,5 +1,7 @@
-"""The CLI's tables read at 80 columns in a non-TTY log: no header or value is cut, metrics
-that do not apply are listed with their reason, and progress shows as plain lines."""
+"""The CLI reads at 80 columns in a non-TTY log. The default output is findings first and
+short: every finding, every significant contrast, nothing cut. ``--details`` gives the full
+tables, where no header or value is cut and metrics that do not apply are listed with
+their reason. Progress shows as plain lines."""
 
 from __future__ import annotations
 
@@ -20,8 +22,11 @@ WIDTH = 80
 STRATEGIES = ["camel-minimal", "camel", "camel-prefix", "camel-constrained-long-name"]
 
 
+N_PER_GROUP = 10
+
+
 def _conv(i: int, strategy: str) -> Conversation:
-    flip = i % 2 == 0 and strategy != "camel-prefix"
+    flip = i % 5 != 0 and strategy != "camel-prefix"  # 80% against 0%: a significant contrast
     user = ("Solution: I will just do it myself." if flip else
             f"Instruction: Write step {i} of the plan.\nInput: None")
     turns = [Turn(index=0, speaker="Shop Owner", content=user, meta={"role": "user"}),
@@ -39,10 +44,10 @@ def _conv(i: int, strategy: str) -> Conversation:
                                               model="m", backend="vllm"))
 
 
-def _check_lines(text: str) -> list[str]:
+def _check_lines(text: str, width: int = WIDTH) -> list[str]:
     lines = text.splitlines()
     assert lines, "nothing printed"
-    too_wide = [line for line in lines if len(line) > WIDTH]
+    too_wide = [line for line in lines if len(line) > width]
     assert not too_wide, too_wide
     assert not any("…" in line for line in lines), "a cell was cut"
     return lines
@@ -57,17 +62,57 @@ def _values(comp: pd.DataFrame) -> set[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def audited(tmp_path_factory) -> tuple[str, Path]:
-    root = tmp_path_factory.mktemp("render")
-    (root / "records.jsonl").write_text("".join(record_to_json(_conv(i, s)) + "\n"
-                                                for s in STRATEGIES for i in range(6)))
-    out = root / "audit"
-    res = CliRunner().invoke(app, ["audit", str(root), "--out", str(out), "-q", "--compare-by",
-                                   "strategy", "--detectors", "role_flip,digression"],
-                             env={"COLUMNS": str(WIDTH)})
+def _audit(root: Path, name: str, width: int, *extra: str) -> tuple[str, Path]:
+    out = root / name
+    res = CliRunner().invoke(app, ["audit", str(root / "records.jsonl"), "--out", str(out), "-q",
+                                   "--compare-by", "strategy", "--detectors",
+                                   "role_flip,digression", *extra],
+                             env={"COLUMNS": str(width)})
     assert res.exit_code == 0, res.output
     return res.output, out
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("render")
+    (root / "records.jsonl").write_text("".join(record_to_json(_conv(i, s)) + "\n"
+                                                for s in STRATEGIES for i in range(N_PER_GROUP)))
+    return root
+
+
+@pytest.fixture(scope="module")
+def audited(logs) -> tuple[str, Path]:
+    return _audit(logs, "details", WIDTH, "--details")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_default_output_is_findings_first_short_and_leaves_nothing_significant_out(
+        logs, width):
+    output, out = _audit(logs, f"short{width}", width)
+    lines = _check_lines(output, width)
+    assert len(lines) <= 40, output
+    summary = json.loads((out / "summary.json").read_text())
+    comp = pd.read_parquet(out / "comparison.parquet")
+    at = {key: next(i for i, line in enumerate(lines) if line.startswith(key))
+          for key in ("Read ", "Findings", "Differences by strategy")}
+    assert at["Read "] < at["Findings"] < at["Differences by strategy"]
+    text = " ".join(line.strip() for line in lines)  # a wrapped entry read as one
+    for flag in ("role_flip", "interruption", "digression"):  # every finding that applies
+        rate = summary[f"{flag}_rate"]
+        assert f"{flag} {100 * rate:.0f}% [" in text, flag
+    assert "FM-1.2 disobey role specification" in text  # the failure mode role_flip evidences
+    assert "trust: " in text
+    hits = comp[comp["p_holm"] < 0.05]
+    assert len(hits), "the fixture is built to have a significant contrast"
+    for r in hits.itertuples():
+        assert f"{r.metric}: {r.group} " in text, (r.metric, r.group)
+    n_tested = int(comp["p_holm"].notna().sum())
+    assert f"{n_tested - len(hits)} other contrasts tested" in text
+    shown = set(hits["metric"])
+    for diagnostic in ("task_similarity_mean", "centroid_similarity_mean", "prev_similarity_mean",
+                       "mean_drift", "repetition_similarity_mean"):
+        assert diagnostic in shown or diagnostic not in text  # behind --details
+    assert "--details" in text
 
 
 def test_the_audit_summary_and_comparison_fit_80_columns_uncut(audited):
@@ -108,10 +153,19 @@ def test_compare_kind_text_fits_80_columns(tmp_path: Path):
     path.write_text("".join(json.dumps({"id": f"{o}:{i}", "text": t, "origin": o, "source_id": i}) + "\n"
                             for i, h, m in texts for o, t in (("human", h), ("llm", m))))
     res = CliRunner().invoke(app, ["compare", "--kind", "text", str(path), "--out",
-                                   str(tmp_path / "out"), "-q"], env={"COLUMNS": str(WIDTH)})
+                                   str(tmp_path / "out"), "-q", "--details"],
+                             env={"COLUMNS": str(WIDTH)})
     assert res.exit_code == 0, res.output
     lines = _check_lines(res.output)
     comp = pd.read_parquet(tmp_path / "out" / "comparison.parquet")
+    short = CliRunner().invoke(app, ["compare", "--kind", "text", str(path), "--out",
+                                     str(tmp_path / "short"), "-q"], env={"COLUMNS": str(WIDTH)})
+    assert short.exit_code == 0, short.output
+    short_text = " ".join(line.strip() for line in _check_lines(short.output))
+    assert "Differences against human" in short_text
+    for r in comp[comp["p_holm"] < 0.05].itertuples():
+        assert f"{r.metric}: {r.group} " in short_text
+    assert len(short.output.splitlines()) < len(lines)
     shown = list(dict.fromkeys(comp["metric"]))[:40]
     for metric in shown:
         assert metric in lines, metric

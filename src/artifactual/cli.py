@@ -11,9 +11,9 @@ from typing import Iterator, Optional
 import typer
 
 from artifactual import console as render
-from artifactual.cli_audit import (judge_config, markers_option, print_comparison, print_judge,
-                                   print_summary)
-from artifactual.cli_io import console, err_console, fail as _fail, show as _show
+from artifactual.cli_audit import (judge_config, markers_option, print_comparison,
+                                   print_findings, print_judge, print_summary)
+from artifactual.cli_io import console, err_console, fail as _fail, say, show as _show
 from artifactual.errors import ArtifactualError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -132,6 +132,8 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
               None, "--encoder-precision", metavar="auto|fp32|bf16",
               help="MiniLM's precision (default: $ARTIFACTUAL_ENCODER_PRECISION, else auto: "
                    "bf16 on CPUs with native bfloat16, else fp32)"),
+          details: bool = typer.Option(False, "--details", help="print the full per-metric "
+                                       "tables and diagnostics instead of the findings"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
     given_markers = markers_option(markers)
@@ -140,7 +142,8 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
         _fail(ArtifactualError(f"--judge reads conversations, not --kind {kind}",
                                fix="drop --judge, or audit conversations"))
     if kind != "conversations":  # texts, labels, preferences, instructions
-        _run_kind(kind, [str(p) for p in paths], out, quiet, reference=reference)
+        _run_kind(kind, [str(p) for p in paths], out, quiet, reference=reference,
+                  details=details)
         return
     import pandas as pd
 
@@ -160,9 +163,12 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
         result.write(out)
     except ArtifactualError as exc:
         _fail(exc)
-    print_summary(result.summary)
-    if result.comparison is not None:
-        print_comparison(result.comparison)
+    if details:
+        print_summary(result.summary)
+        if result.comparison is not None:
+            print_comparison(result.comparison)
+    else:
+        print_findings(result, out)
     if len(result.errors):
         err_console.print(f"[yellow]{len(result.errors)} input problem(s)[/yellow]; see {out / 'errors.parquet'}")
         for row in result.errors.head(5).itertuples():
@@ -177,7 +183,8 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
             err_console.print(f"the offline audit is written to {out}; the judge failed")
             _fail(exc)
         print_judge(section)
-    console.print(f"wrote {out}")
+    if details:
+        console.print(f"wrote {out}")
 
 
 def _fmt(v: object) -> str:
@@ -190,8 +197,10 @@ def _fmt(v: object) -> str:
 
 def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool = False,
               reference: Optional[str] = None, judges: Optional[list[str]] = None,
-              config: Optional[Path] = None, data: Optional[Path] = None) -> None:
-    """``audit --kind`` / ``compare``: run, write, print the estimates table."""
+              config: Optional[Path] = None, data: Optional[Path] = None,
+              details: bool = False) -> None:
+    """``audit --kind`` / ``compare``: run, write, print the significant contrasts (the
+    estimates table with ``details``)."""
     from artifactual.analysis import kinds
     from artifactual.analysis.stats.compare_config import run_compare_config
 
@@ -208,6 +217,29 @@ def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool
         result.write(out)
     except ArtifactualError as exc:
         _fail(exc)
+    if details or "p_holm" not in result.comparison:
+        _estimates_table(result, out)
+    else:
+        from artifactual import console_findings as short
+
+        width = render.terminal_width()
+        groups = result.comparison.groupby("group", sort=False)["n"].max()
+        say(short.wrap(f"{result.kind}: " + ", ".join(f"{g} (n={n})" for g, n in groups.items())
+                        + ".", width, hang=""))
+        say(short.contrast_lines(result.comparison, width))
+    ratios = (getattr(result, "summary", None) or {}).get("length_ratio") or {}
+    if ratios:
+        ref = result.summary.get("reference")
+        console.print(f"length ratio (words / {ref}'s words, median over pairs): "
+                      + ", ".join(f"{g} {r:.2f}" for g, r in ratios.items()),
+                      markup=False, highlight=False)
+    if len(result.errors):
+        err_console.print(f"[yellow]{len(result.errors)} input problem(s)[/yellow]; see "
+                          f"{out / 'errors.parquet'}")
+    console.print(f"wrote {out}" + ("" if details else "; every metric's estimates: --details"))
+
+
+def _estimates_table(result, out: Path) -> None:
     shown = 40
     title = f"{result.kind}: estimates with 95% CIs" + (
         " (effect and Holm-corrected p against the reference; * p < 0.05)"
@@ -218,16 +250,6 @@ def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool
     if n_metrics > shown:
         console.print(f"... {n_metrics - shown} more metrics in {out / 'comparison.parquet'}",
                       markup=False, highlight=False)
-    ratios = (getattr(result, "summary", None) or {}).get("length_ratio") or {}
-    if ratios:
-        ref = result.summary.get("reference")
-        console.print(f"length ratio (words / {ref}'s words, median over pairs): "
-                      + ", ".join(f"{g} {r:.2f}" for g, r in ratios.items()),
-                      markup=False, highlight=False)
-    if len(result.errors):
-        err_console.print(f"[yellow]{len(result.errors)} input problem(s)[/yellow]; see "
-                          f"{out / 'errors.parquet'}")
-    console.print(f"wrote {out}")
 
 
 @app.command()
@@ -244,13 +266,15 @@ def compare(paths: Optional[list[str]] = typer.Argument(
                 None, "--reference", help="reference group (default: human)"),
             judge: Optional[list[str]] = typer.Option(
                 None, "--judge", help="preferences: keep only this judge (repeatable)"),
+            details: bool = typer.Option(False, "--details", help="print every metric's "
+                                         "estimates, CIs and p, not only the significant ones"),
             quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Compare human and LLM data of one kind: estimates, CIs, effect sizes, Holm p-values."""
     if config is None and (kind is None or not paths):
         err_console.print("[red]error:[/red] give --kind and input paths, or --config FILE")
         raise typer.Exit(2)
     _run_kind(kind or "", list(paths or []), out, quiet, compare=True, reference=reference,
-              judges=judge, config=config, data=data)
+              judges=judge, config=config, data=data, details=details)
 
 
 @app.command()

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from artifactual import console as render
-from artifactual.cli_io import console, err_console, fail as _fail, show as _show
+from artifactual.cli_io import console, err_console, fail as _fail, say, show as _show
 from artifactual.errors import ArtifactualError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = ["judge_config", "markers_option", "print_judge", "print_not_applicable",
-           "print_comparison", "print_summary"]
+           "print_comparison", "print_summary", "print_findings"]
 
 
 def judge_config(path: Optional[Path], sample: Optional[int]):
@@ -106,3 +106,41 @@ def print_summary(summary: dict) -> None:
     """Metrics that apply, as rows; then format failures, endings and what did not apply."""
     _show(render.summary_table(summary, width=render.terminal_width()))
     print_not_applicable(summary)
+
+
+def print_findings(result, out: Path) -> None:
+    """The short form: headline, findings (most prevalent first, with CI, failure mode and
+    trust), the significant contrasts, what did not apply, and where the rest is."""
+    from artifactual import console_findings as short
+    from artifactual.report.findings import findings
+
+    summary = result.summary
+    width = render.terminal_width()
+    say(short.headline(summary, result.conversations, result.turns, len(result.errors), width))
+    data = findings(result)
+    modes = summary.get("failure_modes") or {}
+    if data["items"]:
+        say(["", *short.wrap("Findings: conversations flagged [95% CI]; failure mode "
+                             "(MAST); measured trust", width, hang="")])
+        say(short.finding_lines(data["items"], modes, width))
+    unseen = [m["mode"] for m in modes.get("modes") or [] if m.get("rate") is None]
+    if unseen:
+        say(short.wrap("Modes no detector here sees: " + ", ".join(
+            [unseen[0], *[u.removeprefix("FM-") for u in unseen[1:]]])
+                        + " (--judge-taxonomy asks a judge).", width, hang=""))
+    if result.comparison is not None:
+        comp = result.comparison
+        by = str(comp["group_by"].iloc[0]) if len(comp) else summary.get("compare_by")
+        say([""] + short.contrast_lines(comp, width, by=by))
+    rest = short.absent_lines(summary, width) + [
+        line for line in render.termination_lines(summary)[:1]]
+    mk = summary.get("markers") or {}
+    if mk.get("used"):
+        used = mk["used"]
+        rest += short.wrap(f"role markers ({mk.get('source')}): user {used['user_markers']}, "
+                           f"assistant {used['assistant_markers']}, done "
+                           f"{used['done_tokens']}", width)
+    if rest:
+        say([""] + rest)
+    say(short.wrap(f"Written to {out} (report.html, summary.json, tables); full tables: "
+                    "--details.", width, hang=""))

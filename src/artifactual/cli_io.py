@@ -7,7 +7,7 @@ from rich.console import Console
 
 from artifactual.errors import ArtifactualError
 
-__all__ = ["console", "err_console", "show", "fail"]
+__all__ = ["console", "err_console", "show", "fail", "say"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -21,3 +21,9 @@ def show(text: str) -> None:
 def fail(exc: ArtifactualError) -> None:
     err_console.print(f"[red]error:[/red] {exc}")
     raise typer.Exit(2)
+
+
+def say(lines: list[str]) -> None:
+    """Print plain lines (no rich markup or highlighting)."""
+    for line in lines:
+        console.print(line, markup=False, highlight=False)

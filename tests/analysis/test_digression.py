@@ -191,7 +191,7 @@ def test_compare_by_path_and_the_cli(tmp_path: Path) -> None:
                                    "--detectors", "digression,role_flip", "--compare-by", "path",
                                    "--reference", str(b)])
     assert res.exit_code == 0, res.output
-    assert "Comparison by input_path" in res.output
+    assert "Differences by input_path" in res.output
     comp = pd.read_parquet(out / "comparison.parquet")
     assert set(comp["group"]) == {str(a), str(b)} and set(comp["reference"]) == {str(b)}
     summary = json.loads((out / "summary.json").read_text())

@@ -66,6 +66,7 @@ from artifactual.analysis.detectors.roles import Markers
 from artifactual.analysis.plan import AuditPlan, plan_audit
 from artifactual.analysis.stats.summary import (NONE_KEY, attach_flags, conversation_flags,
                                                 mask_flags, summarize)
+from artifactual.analysis.taxonomy import failure_modes
 from artifactual.analysis.tables import CONVERSATION_COLUMNS, to_frames
 from artifactual.analysis.text import TextContext, build_context, task_texts, text_models
 from artifactual.errors import AnalysisError
@@ -310,7 +311,8 @@ def finish_audit(plan: AuditPlan, turns: pd.DataFrame, conversations: pd.DataFra
                    not_applicable=dict(app.not_applicable),
                    not_run={n: why for n, why in off_by_default().items()
                             if n not in plan.detectors},
-                   n_applicable=dict(app.n_applicable), compare_by=plan.compare_by)
+                   n_applicable=dict(app.n_applicable), compare_by=plan.compare_by,
+                   failure_modes=failure_modes(conv_table))
     comparison = None
     if plan.compare_by is not None and len(conv_table):
         comparison = compare_groups(conv_table, plan.compare_by, reference=plan.reference,

@@ -93,7 +93,8 @@ def _trust(validity: dict | None, flag: str) -> list[dict[str, Any]]:
             seen.add(sig)
             where = f"labelled {r['set']}" if source == "labelled" else "injected artifacts"
             rows.append({"where": where, "n": r.get("n"), "precision": p, "recall": r_,
-                         "human_rate": None})
+                         "human_rate": None, "tp": r.get("tp"), "fp": r.get("fp"),
+                         "fn": r.get("fn")})
     human = [h for h in validity.get("human") or []
              if h.get("flag") == flag and _value(h.get("rate"))[0] is not None]
     for h in human:

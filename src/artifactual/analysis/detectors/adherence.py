@@ -97,9 +97,8 @@ def _asked(turns: pd.DataFrame, acts: list[Acts], key: list[tuple[str, str]]) ->
 
 
 @detector("role_adherence", needs=("docs",), requires=("declared_roles",), default=False,
-          off_reason="not run by default: measured precision 0.50-0.70 on labelled and "
-                     "injected logs and 55% of human task dialogues flagged (docs/detectors.md); "
-                     "run it with --detectors, or ask a judge (--judge)")
+          off_reason="off by default: precision 0.50-0.70 measured, 55% of human task "
+                     "dialogues flagged (docs/detectors.md); --detectors runs it")
 def detect_role_adherence(turns: pd.DataFrame, *, context: TextContext | None = None,
                           profile: Literal["auto", "declared", "learned"] = "auto",
                           min_turns: int = 2) -> pd.DataFrame:

@@ -129,10 +129,8 @@ def judge_turn(role: str, units: list[Unit], n_words: int, task_echo: list[float
 
 @detector("role_flip_unmarked", needs=("embeddings",), requires=("task", "declared_roles"),
           default=False,
-          off_reason="not run by default: measured turn precision below 0.8 on the AutoGen and "
-                     "SmolLM2 development sets (an instructing side that narrates or reports "
-                     "tool output reads as delivering work; docs/detectors.md); run it with "
-                     "--detectors, as make demo does")
+          off_reason="off by default: turn precision below 0.8 on two development sets "
+                     "(docs/detectors.md); --detectors runs it, as make demo does")
 def detect_role_flips_unmarked(turns: pd.DataFrame, *, context: TextContext | None = None,
                                tasks: Mapping[str, str] | None = None, min_work: int = 4,
                                min_words: int = 60, task_echo: float = 0.6) -> pd.DataFrame:
