@@ -124,6 +124,10 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
               None, "--judge-sample", min=1, metavar="N",
               help="with --judge: judge N conversations per artifact, stratified by the offline "
                    "flags, and estimate the flags' precision and recall (default: judge all)"),
+          judge_taxonomy: bool = typer.Option(
+              False, "--judge-taxonomy",
+              help="with --judge: also ask the 14 failure modes of Cemri et al. 2025 (MAST), "
+                   "and score the detectors that evidence each against the judge"),
           markers: Optional[str] = typer.Option(
               None, "--markers", metavar="JSON|FILE",
               help="role-flip markers instead of inferring them: JSON (or a .json file) with "
@@ -137,7 +141,7 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Audit conversation logs offline; write turns/conversations/errors tables and summary.json."""
     given_markers = markers_option(markers)
-    judge_cfg = judge_config(judge, judge_sample)
+    judge_cfg = judge_config(judge, judge_sample, judge_taxonomy)
     if judge_cfg is not None and kind != "conversations":
         _fail(ArtifactualError(f"--judge reads conversations, not --kind {kind}",
                                fix="drop --judge, or audit conversations"))

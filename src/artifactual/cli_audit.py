@@ -18,18 +18,21 @@ __all__ = ["judge_config", "markers_option", "print_judge", "print_not_applicabl
            "print_comparison", "print_summary", "print_findings"]
 
 
-def judge_config(path: Optional[Path], sample: Optional[int]):
-    """The judge config of ``--judge`` (checked before any audit work), or None."""
+def judge_config(path: Optional[Path], sample: Optional[int], taxonomy: bool = False):
+    """The judge config of ``--judge`` (checked before any audit work), or None;
+    ``taxonomy`` (``--judge-taxonomy``) also asks the failure modes."""
     if path is None:
-        if sample is not None:
-            _fail(ArtifactualError("--judge-sample needs --judge", fix="add --judge configs/judge.yaml"))
+        for given, name in ((sample is not None, "--judge-sample"), (taxonomy, "--judge-taxonomy")):
+            if given:
+                _fail(ArtifactualError(f"{name} needs --judge", fix="add --judge configs/judge.yaml"))
         return None
     from artifactual.config import load_judge_config
 
     try:
-        return load_judge_config(path)
+        cfg = load_judge_config(path)
     except ArtifactualError as exc:
         _fail(exc)
+    return cfg.model_copy(update={"taxonomy": True}) if taxonomy else cfg
 
 
 def _ci(est: Optional[dict]) -> str:
@@ -43,7 +46,8 @@ def print_judge(section: dict) -> None:
     sample = section["sample"] or "all"
     rows: list[list[str]] = []
     for name, a in section["artifacts"].items():
-        rows.append([f"{name} ({a['n_judged']} judged)"])
+        label = f"{name} {a['mode_label']}" if a.get("mode_label") else name
+        rows.append([f"{label} ({a['n_judged']} judged)"])
         for measure, value, est in [("offline rate", a["offline_rate"], None),
                                     ("judge prevalence", None, a["prevalence"]),
                                     ("offline precision", None, a["precision"]),

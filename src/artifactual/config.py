@@ -207,6 +207,7 @@ class JudgeConfig(_Strict):
     artifacts: list[Literal[JUDGE_ARTIFACTS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["digression", "role_adherence"], min_length=1)
     structured: bool = True  # constrain answers to the JSON schema where the backend can
+    taxonomy: bool = False  # also ask the 14 MAST failure modes (artifactual/taxonomy.py)
     max_turns: int = Field(40, ge=1)  # turns shown to the judge (the first ones)
     max_turn_chars: int = Field(600, ge=20)  # longer turns are cut, marked "[...]"
     prompts_dir: str | None = None  # judge-<artifact>.j2 files here replace the built-in ones

@@ -7,7 +7,7 @@ finding items of :func:`artifactual.report.findings.findings`) and returns lines
 
 * :func:`headline`: what was read, what could not be audited and why;
 * :func:`finding_lines`: per artifact that applies, most prevalent first, its prevalence
-  with the 95% CI and n, the failure mode it evidences (:mod:`artifactual.analysis.taxonomy`)
+  with the 95% CI and n, the failure mode it evidences (:mod:`artifactual.taxonomy`)
   and how far to trust it (measured precision and recall, or "not measured");
 * :func:`contrast_lines`: every contrast significant after Holm correction, one each, then
   how many others were tested;

@@ -13,6 +13,12 @@ failure or no turns are left out, as they are of the other rates.
 :func:`judge_audit` writes ``judgments.jsonl`` (one :class:`~artifactual.records.Judgment`
 per line, error rows included) into the audit's folder and adds the section ``judge`` to
 its ``summary.json`` (keys in :func:`judge_summary`).
+
+With ``taxonomy`` in the judge config (``audit --judge-taxonomy``) the judge is also asked
+each of the 14 failure modes of :mod:`artifactual.taxonomy`, in this project's words, and
+each mode's offline flag is the union of the detectors that evidence it: the summary then
+gives the judge-calibrated prevalence of every mode and, where detectors exist, their
+estimated precision and recall on this corpus.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from artifactual.analysis.stats.calibration import (ARTIFACT_FLAGS, CI_METHOD, c
 from artifactual.config import JudgeConfig
 from artifactual.generation.judge import TEMPLATE, judge, make_judge_backend, model_label
 from artifactual.records import Conversation, Judgment, Speaker, Turn, record_to_json
+from artifactual.taxonomy import DETECTOR_MODES, MODES, NO_DETECTOR, mode_flags
 
 if TYPE_CHECKING:  # pragma: no cover
     from artifactual.analysis.audit import AuditResult
@@ -92,8 +99,32 @@ def judge_summary(cfg: JudgeConfig, sample: int | None, backend: Backend, judgme
         "structured": cfg.structured, "n_conversations": n_population, "excluded": excluded,
         "n_requests": len(judgments), "n_errors": sum(j.verdict is None for j in judgments),
         "judgments": JUDGMENTS_FILE, "ci_level": 0.95, "ci_method": CI_METHOD,
-        "artifacts": {a: {"offline_flag": ARTIFACT_FLAGS.get(a, a), **est} for a, est in estimates.items()},
+        "taxonomy": cfg.taxonomy,
+        "artifacts": {a: {"offline_flag": ARTIFACT_FLAGS.get(a, a), **_mode_info(a), **est}
+                      for a, est in estimates.items()},
     }
+
+
+def _mode_info(artifact: str) -> dict[str, Any]:
+    """For a failure mode id: its label, category and the offline detectors behind it."""
+    mode = next((m for m in MODES if m.id == artifact), None)
+    if mode is None:
+        return {}
+    return {"mode_label": mode.label, "mode_category": mode.category,
+            "offline_detectors": [f for f, (m, _, _) in DETECTOR_MODES.items() if m == mode.id]}
+
+
+def _with_modes(population: pd.DataFrame, not_applicable: dict[str, Any]
+                ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``population`` with one offline flag column per failure mode (any of its detectors
+    flagged), and ``not_applicable`` naming the modes no detector here evidences."""
+    flags = mode_flags(population)
+    frame = population.assign(**{mode: flag.values for mode, flag in flags.items()})
+    na = dict(not_applicable)
+    for mode in MODES:
+        if mode.id not in flags:
+            na[mode.id] = NO_DETECTOR
+    return frame, na
 
 
 def judge_audit(result: AuditResult, cfg: JudgeConfig, out_dir: str | Path, *,
@@ -113,9 +144,13 @@ def judge_audit(result: AuditResult, cfg: JudgeConfig, out_dir: str | Path, *,
     population, excluded = _population(result.conversations)
     records = conversations_from_tables(result.turns, population)
     not_applicable = result.summary.get("not_applicable") or {}
+    artifacts = list(cfg.artifacts)
+    if cfg.taxonomy:  # the failure modes too, each scored against its detectors' flags
+        population, not_applicable = _with_modes(population, not_applicable)
+        artifacts += [m.id for m in MODES]
     design: dict[str, tuple[pd.Series, str | None]] = {}
     pairs: list[tuple[Conversation, str]] = []
-    for artifact in cfg.artifacts:
+    for artifact in artifacts:
         strata, reason = offline_strata(population, artifact, not_applicable)
         design[artifact] = (strata, reason)
         pairs += [(records[i], artifact) for i in stratified_sample(strata, sample, seed=cfg.seed,

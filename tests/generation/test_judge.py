@@ -82,6 +82,35 @@ def test_audit_judge_sample_writes_records_and_calibrated_summary(vllm_server, a
         assert vllm_server.key.encode() not in path.read_bytes(), f"API key leaked into {path.name}"
 
 
+def test_judge_taxonomy_asks_every_failure_mode_and_scores_the_detectors_behind_it(
+        vllm_server, api_key_env, tmp_path):
+    from artifactual.taxonomy import MODES
+
+    out = tmp_path / "audit"
+    cfg = judge_yaml(vllm_server, tmp_path, artifacts=["digression"])
+    run = CliRunner().invoke(app, ["audit", CORPUS, "--out", str(out), "--judge", cfg,
+                                   "--judge-sample", "1", "--judge-taxonomy", "--quiet"])
+    assert run.exit_code == 0, run.output
+    records = [record_from_json(line) for line in (out / "judgments.jsonl").read_text().splitlines()]
+    assert sorted(j.artifact for j in records) == sorted(["digression", *[m.id for m in MODES]])
+    section = json.loads((out / "summary.json").read_text())["judge"]
+    assert section["taxonomy"] is True
+    offline = json.loads((out / "summary.json").read_text())["failure_modes"]["modes"]
+    seen = {m["mode"]: m for m in offline}
+    for mode in MODES:
+        a = section["artifacts"][mode.id]
+        assert a["mode_label"] == mode.label and a["n_sampled"] == 1
+        assert a["n_judged"] + a["n_errors"] == 1
+        assert a["prevalence"] is None or ESTIMATE_KEYS <= set(a["prevalence"])
+        if seen[mode.id]["detectors"]:  # scored against the union of its detectors' flags
+            assert a["offline_flag"] == mode.id and set(a["offline_detectors"]) >= set(
+                seen[mode.id]["detectors"])
+            assert sum(s["size"] for k, s in a["strata"].items() if k != "not_applicable") == 3
+        else:  # nothing offline to score: the judge's prevalence alone
+            assert a["precision"] is None and a["recall"] is None
+    assert "FM-1.2 disobey role specification" in run.output
+
+
 def test_cut_off_answers_become_error_rows(vllm_server, api_key_env, tmp_path):
     result = artifactual.audit([CORPUS], detectors=["role_flip"])
     cfg = JudgeConfig(backend="openai", model=vllm_server.model, artifacts=["role_flip"],

@@ -102,6 +102,9 @@ def test_cli_judge_sample_needs_judge(tmp_path):
     out = CliRunner().invoke(app, ["audit", "tests/fixtures/camel/good", "--out", str(tmp_path),
                                    "--judge-sample", "3"])
     assert out.exit_code == 2 and "--judge-sample needs --judge" in out.output
+    out = CliRunner().invoke(app, ["audit", "tests/fixtures/camel/good", "--out", str(tmp_path),
+                                   "--judge-taxonomy"])
+    assert out.exit_code == 2 and "--judge-taxonomy needs --judge" in out.output
     bad = tmp_path / "judge.yaml"
     bad.write_text("backend: nowhere\n")
     out = CliRunner().invoke(app, ["audit", "tests/fixtures/camel/good", "--out", str(tmp_path / "o"),
@@ -129,3 +132,19 @@ def test_judge_reads_the_audit_tables_and_skips_format_failures():
         [(t.index, t.speaker, t.content) for t in CONV.turns]
     assert {s.name: s.role for s in rebuilt.speakers} == {"Homeowner": "user", "Gardener": "assistant"}
     assert render_transcript(rebuilt) == render_transcript(CONV)
+
+
+def test_a_failure_mode_is_asked_in_the_projects_own_words():
+    from artifactual.config import JudgeConfig
+    from artifactual.generation.judge import judge_request
+    from artifactual.records import Conversation, Speaker, Turn
+    from artifactual.taxonomy import MODES
+
+    conv = Conversation(id="c", task="Plan a picnic.", speakers=[Speaker(name="A", role="user")],
+                        turns=[Turn(index=0, speaker="A", content="Let us plan it.")])
+    for mode in MODES:
+        user = judge_request(conv, mode.id, JudgeConfig()).messages[1]["content"]
+        assert f"Does this failure occur: {mode.label}? {mode.definition}" in user
+        assert "[0] A (user): Let us plan it." in user
+    digression = judge_request(conv, "digression", JudgeConfig()).messages[1]["content"]
+    assert "Does this failure occur" not in digression and "digress" in digression

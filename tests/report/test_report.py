@@ -344,3 +344,19 @@ def test_findings_fill_the_first_screen(result, tmp_path: Path) -> None:
     px = mpimg.imread(shot)[..., :3]
     mark = (np.abs(px - np.array([0xff, 0xe5, 0x8a]) / 255).max(axis=2) < 0.03)
     assert mark.sum() > 50  # the highlighted evidence is painted in the first screen
+
+
+def test_findings_name_the_failure_mode_each_detector_evidences(result) -> None:
+    part = _findings_html(render_report(result))
+    block = part[part.index('id="finding-role_flip"'):]
+    block = block[:block.index("</div>\n  </div>")]
+    assert "Failure mode (MAST): <b>FM-1.2 disobey role specification</b>" in block
+    modes = {m["mode"]: m for m in result.summary["failure_modes"]["modes"]}
+    assert 'id="failure-modes"' in part
+    fm12 = modes["FM-1.2"]
+    conv = result.conversations[result.conversations["audited"]]
+    either = conv[[c for c in ("role_flip", "impersonation", "role_flip_unmarked",
+                               "role_adherence_violation") if c in conv.columns]]
+    assert fm12["k"] == int(either.astype("boolean").fillna(False).any(axis=1).sum()) >= 1
+    assert f"({fm12['k']} of {fm12['n']})" in part
+    assert "no offline detector evidences it here" in part  # e.g. FM-3.3, asked of a judge

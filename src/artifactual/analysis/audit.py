@@ -66,7 +66,7 @@ from artifactual.analysis.detectors.roles import Markers
 from artifactual.analysis.plan import AuditPlan, plan_audit
 from artifactual.analysis.stats.summary import (NONE_KEY, attach_flags, conversation_flags,
                                                 mask_flags, summarize)
-from artifactual.analysis.taxonomy import failure_modes
+from artifactual.taxonomy import failure_modes
 from artifactual.analysis.tables import CONVERSATION_COLUMNS, to_frames
 from artifactual.analysis.text import TextContext, build_context, task_texts, text_models
 from artifactual.errors import AnalysisError

@@ -31,6 +31,7 @@ from artifactual.config import JudgeConfig
 from artifactual.generation.backends import Backend, ChatRequest, ChatResult, make_backend
 from artifactual.generation.backends.base import response_format
 from artifactual.records import Conversation, Judgment, Provenance, Usage
+from artifactual.taxonomy import mode_by_id
 
 __all__ = ["JUDGE_SCHEMA", "TEMPLATE", "make_judge_backend", "render_transcript",
            "judge_request", "parse_answer", "to_judgment", "judge"]
@@ -102,9 +103,12 @@ def _speakers(conv: Conversation) -> str:
 
 def judge_request(conv: Conversation, artifact: str, cfg: JudgeConfig,
                   strategy: Strategy | None = None) -> ChatRequest:
-    """The chat request asking whether ``artifact`` occurs in ``conv``."""
+    """The chat request asking whether ``artifact`` (a judge artifact, or a failure mode id
+    of :mod:`artifactual.taxonomy`) occurs in ``conv``."""
     strategy = strategy or load_strategy(TEMPLATE, cfg.prompts_dir)
-    variables = dict(artifact=artifact, task=conv.specified_task or conv.task, speakers=_speakers(conv),
+    mode = mode_by_id(artifact)
+    variables = dict(artifact=artifact, mode_label=mode.label if mode else None,
+                     mode_definition=mode.definition if mode else None, task=conv.specified_task or conv.task, speakers=_speakers(conv),
                      transcript=render_transcript(conv, max_turns=cfg.max_turns,
                                                   max_turn_chars=cfg.max_turn_chars))
     messages = [{"role": "system", "content": strategy.render("system", **variables)},

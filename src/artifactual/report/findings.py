@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 from scipy.stats import binomtest
 
+from artifactual.taxonomy import failure_modes, mode_of
+
 __all__ = ["VALIDITY_JSON", "ARTIFACTS", "findings", "load_validity", "turn_anchor"]
 
 #: The validity benchmark's results, read at render time (absent in an installed package).
@@ -184,8 +186,9 @@ def _groups(comparison: Any, flag: str) -> list[dict[str, Any]]:
 
 
 def findings(result: Any, validity_path: str | Path | None = None) -> dict[str, Any]:
-    """Findings data: ``items`` (applicable artifacts, most prevalent first), ``absent``
-    (detectors not applicable or not run, with reasons) and the validity source note."""
+    """Findings data: ``items`` (applicable artifacts, most prevalent first, each with the
+    failure mode it evidences), ``absent`` (detectors not applicable or not run, with
+    reasons), ``modes`` (the summary's ``failure_modes``) and the validity source note."""
     summary, conv, turns = dict(result.summary or {}), result.conversations, result.turns
     validity, validity_note = load_validity(validity_path)
     if "audited" in conv.columns:
@@ -202,10 +205,12 @@ def findings(result: Any, validity_path: str | Path | None = None) -> dict[str, 
         items.append({"flag": flag, "what": what, "k": k, "n": n, "rate": k / n,
                       "ci_low": low, "ci_high": high,
                       "groups": _groups(getattr(result, "comparison", None), flag),
-                      "examples": _examples(turns, flag), "trust": _trust(validity, flag)})
+                      "examples": _examples(turns, flag), "trust": _trust(validity, flag),
+                      "mode": mode_of(flag)})
     items.sort(key=lambda it: (-it["rate"], it["flag"]))
     absent = [("not applicable", name, str(why))
               for name, why in (summary.get("not_applicable") or {}).items()]
     absent += [("not run", name, str(why)) for name, why in (summary.get("not_run") or {}).items()]
+    modes = summary.get("failure_modes") or failure_modes(conv)
     return {"items": items, "absent": absent, "validity_note": validity_note,
-            "validity_found": validity is not None}
+            "validity_found": validity is not None, "modes": modes}

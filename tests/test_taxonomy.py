@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from artifactual.analysis.taxonomy import (DETECTOR_MODES, MODES, UNMAPPED, failure_modes,
+from artifactual.taxonomy import (DETECTOR_MODES, MODES, UNMAPPED, failure_modes,
                                            mode_flags, mode_of)
 from artifactual.report.findings import ARTIFACTS
 

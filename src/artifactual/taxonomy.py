@@ -17,6 +17,8 @@ mode, the detectors that evidence it and the share of audited conversations any 
 flagged (a lower bound on the mode's prevalence where the fit is partial), and the modes
 no offline detector sees. The definitions in :data:`MODES` are this project's own
 wording; the judge asks them with ``audit --judge-taxonomy`` (``agents/prompts/judge.j2``).
+This module imports nothing of the project, so analysis, generation and the report all
+stand on it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 __all__ = ["SOURCE", "CATEGORIES", "MODES", "Mode", "DETECTOR_MODES", "UNMAPPED",
-           "mode_of", "failure_modes", "mode_flags"]
+           "mode_of", "mode_by_id", "failure_modes", "mode_flags", "NO_DETECTOR"]
 
 SOURCE = ("Cemri et al. 2025, Why Do Multi-Agent LLM Systems Fail? (arXiv 2503.13657), "
           "the MAST taxonomy")
@@ -89,6 +91,12 @@ MODES: tuple[Mode, ...] = (
          "right one rejected."),
 )
 _BY_ID = {m.id: m for m in MODES}
+NO_DETECTOR = "no offline detector evidences this failure mode"
+
+
+def mode_by_id(mode_id: str) -> Mode | None:
+    """The mode ``FM-x.y``, or None for any other name."""
+    return _BY_ID.get(mode_id)
 
 #: offline flag column -> (mode id, fit, what the detector sees of the mode)
 DETECTOR_MODES: dict[str, tuple[str, str, str]] = {
