@@ -75,10 +75,11 @@ class RolePlaySession:
         return dict(assistant_role=self.task.assistant_role, user_role=self.task.user_role,
                     task=self.specified_task or self.task.task, word_limit=self.word_limit)
 
-    def _history(self) -> list[Turn]:
+    def _history(self, turns: list[Turn] | None = None) -> list[Turn]:
+        turns = self.turns if turns is None else turns
         if self.history_window:
-            return self.turns[-self.history_window:]
-        return self.turns
+            return turns[-self.history_window:]
+        return turns
 
     def _enforced(self, side: str) -> tuple[str | None, str | None]:
         """The strategy's (prefix, regex) for a user or assistant reply (None: not used)."""
@@ -89,7 +90,13 @@ class RolePlaySession:
         regex = self.strategy.render_optional(f"{side}_regex", **v)
         return prefix or None, regex or None
 
-    def _messages(self, side: str) -> list[dict[str, str]]:
+    def prompt(self, side: str, turns: list[Turn]) -> list[dict[str, str]]:
+        """The messages ``side`` (``user`` or ``assistant``) is sent after ``turns``: the
+        prompt the generator sends at that point, without a reply prefix (the training
+        layer replays a finished dialogue's prompts with it)."""
+        return self._messages(side, turns)
+
+    def _messages(self, side: str, turns: list[Turn] | None = None) -> list[dict[str, str]]:
         v = self._vars()
         if side == "specify":
             return [{"role": "user", "content": self.strategy.render("specifier", **v)}]
@@ -100,7 +107,7 @@ class RolePlaySession:
         else:
             msgs = [{"role": "system", "content": self.strategy.render("assistant_system", **v)}]
             own = "assistant"
-        for t in self._history():
+        for t in self._history(turns):
             role = "assistant" if t.meta.get("role") == own else "user"
             msgs.append({"role": role, "content": t.content})
         return msgs

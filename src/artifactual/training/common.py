@@ -152,6 +152,35 @@ class InstructSection(_Strict):
     train: TrainSettings = Field(default_factory=lambda: TrainSettings(lr=2e-4, batch_size=8))
 
 
+class AmplifySection(_Strict):
+    """``experiment: amplify``: tune the model on generated role-play, unfiltered and
+    filtered by the audit's flags (the same number of examples), let each tuned model
+    generate role-play on new tasks, audit it, and compare with the untuned model."""
+
+    train_data: str  # a role-play run directory (or its records JSONL)
+    human_data: str  # held-out human task dialogues, OpenAI-messages JSONL
+    model: str = "default"
+    detectors: list[str] = Field(default_factory=lambda: [
+        "role_flip", "role_flip_unmarked", "courtesy_loop", "content_repetition"])
+    markers: dict[str, list[str]] | None = None  # as audit --markers; default: inferred
+    drop: list[str] = Field(default_factory=lambda: ["role_flip", "role_flip_unmarked"])
+    trim: list[str] = Field(default_factory=lambda: ["courtesy_loop"])
+    n_train: int | None = Field(None, ge=2)  # examples per model (default: the filtered set's size)
+    n_human: int = Field(40, ge=1)  # human dialogues for the held-out loss
+    word_limit: int | None = None  # prompt replay; default: the run's manifest, else 50
+    history_window: int | None = None
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    lora_targets: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"])
+    max_length: int = Field(512, ge=32)
+    train: TrainSettings = Field(default_factory=lambda: TrainSettings(lr=5e-4, batch_size=8,
+                                                                       epochs=2))
+    metrics: list[str] = Field(default_factory=lambda: [
+        "role_flip_unmarked", "courtesy_loop", "courtesy_only", "content_repetition"])
+    generate: dict[str, Any]  # the evaluation's generation config (tasks not trained on)
+
+
 class MixingSection(_Strict):
     base: Literal["classifier", "reward", "instruct"]
     llm_fractions: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0],
@@ -169,7 +198,7 @@ class TrainConfig(_Strict):
     """A training experiment: ``experiment`` picks the section that is run."""
 
     name: str
-    experiment: Literal["classifier", "reward", "instruct", "mixing"]
+    experiment: Literal["classifier", "reward", "instruct", "mixing", "amplify"]
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     split_seed: int = 0
     threads: int | None = Field(2, ge=1)
@@ -177,6 +206,7 @@ class TrainConfig(_Strict):
     reward: RewardSection | None = None
     instruct: InstructSection | None = None
     mixing: MixingSection | None = None
+    amplify: AmplifySection | None = None
     base_dir: str = "."  # where relative data paths are looked up besides the cwd
 
     @model_validator(mode="after")
@@ -232,6 +262,36 @@ def resolve_path(path: str, base_dir: str | Path, what: str, hint: str = "") -> 
     raise InputError(f"the {what} does not exist", where=str(p),
                      fix=hint or "check the path (relative paths are tried from the current "
                                  f"directory and from {base_dir})")
+
+
+# ----------------------------------------------------------------------------- models
+def causal_lm(path: str | Path, method: str = "lora", *, r: int = 16, alpha: int = 32,
+              dropout: float = 0.05, targets: Sequence[str] = ("q_proj", "v_proj")) -> Any:
+    """A causal LM in fp32 from ``path``, wrapped with a LoRA adapter (``peft``) when
+    ``method`` is ``lora``."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    with quiet_hf():
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
+    if method == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout,
+                                                 target_modules=list(targets),
+                                                 task_type="CAUSAL_LM"))
+    return model
+
+
+def pad_batch(rows: Sequence[tuple[list[int], list[int]]], pad: int) -> tuple[Any, Any, Any]:
+    """(input_ids, labels, attention_mask) tensors of (ids, labels) rows, right-padded."""
+    import torch
+
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.tensor([x + [pad] * (width - len(x)) for x, _ in rows])
+    labels = torch.tensor([y + [-100] * (width - len(y)) for _, y in rows])
+    mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _ in rows])
+    return ids, labels, mask
 
 
 # ----------------------------------------------------------------------------- data

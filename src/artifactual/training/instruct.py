@@ -25,9 +25,9 @@ import pandas as pd
 import torch
 
 from artifactual.errors import InputError
-from artifactual.training.common import (InstructSection, Progress, TrainConfig, quiet_hf,
-                                         require_size, resolve_path, seed_everything,
-                                         split_indices)
+from artifactual.training.common import (InstructSection, Progress, TrainConfig, causal_lm,
+                                         pad_batch, quiet_hf, require_size, resolve_path,
+                                         seed_everything, split_indices)
 from artifactual.training.mixing import Mix
 from artifactual.training.run import RunResult, Timer, fit
 
@@ -159,18 +159,8 @@ def _example(tok: Any, item: dict[str, str], max_length: int) -> tuple[list[int]
 
 
 def _load_model(task: InstructTask, s: InstructSection) -> Any:
-    from transformers import AutoModelForCausalLM
-
-    with quiet_hf():
-        model = AutoModelForCausalLM.from_pretrained(task.model, dtype=torch.float32)
-    if s.method == "lora":
-        from peft import LoraConfig, get_peft_model
-
-        model = get_peft_model(model, LoraConfig(r=s.lora_r, lora_alpha=s.lora_alpha,
-                                                 lora_dropout=s.lora_dropout,
-                                                 target_modules=list(s.lora_targets),
-                                                 task_type="CAUSAL_LM"))
-    return model
+    return causal_lm(task.model, s.method, r=s.lora_r, alpha=s.lora_alpha, dropout=s.lora_dropout,
+                     targets=s.lora_targets)
 
 
 def train_mix(task: InstructTask, mix: Mix, cfg: TrainConfig, seed: int,
@@ -189,11 +179,7 @@ def train_mix(task: InstructTask, mix: Mix, cfg: TrainConfig, seed: int,
 
     def step(batch: np.ndarray) -> Any:
         seen[0] += len(batch)
-        rows = [examples[i] for i in batch]
-        width = max(len(ids) for ids, _ in rows)
-        ids = torch.tensor([x + [pad] * (width - len(x)) for x, _ in rows])
-        labels = torch.tensor([y + [-100] * (width - len(y)) for _, y in rows])
-        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _ in rows])
+        ids, labels, mask = pad_batch([examples[i] for i in batch], pad)
         return model(input_ids=ids, attention_mask=mask, labels=labels).loss
 
     with Timer() as t:

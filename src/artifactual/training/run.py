@@ -124,12 +124,12 @@ def experiment_module(name: str) -> Any:
     return importlib.import_module(f"artifactual.training.{_MODULES[name]}")
 
 
-def _clean(obj: Any) -> Any:
+def clean_json(obj: Any) -> Any:
     """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): clean_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [clean_json(v) for v in obj]
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -206,7 +206,7 @@ def train(config: str | Path | TrainConfig, out_dir: str | Path, save_model: boo
                               "device": "cuda" if torch.cuda.is_available() else "cpu",
                               "machine": platform.machine(), "python": platform.python_version()},
               "config": cfg.model_dump(mode="json")}
-    result = _clean(result)
+    result = clean_json(result)
     (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return TrainResult(out, result, runs)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -66,11 +67,35 @@ class VLLMBackend:
         self._tokenizer = None
         # continuous batching: external request id -> (engine's internal id, submit time)
         self._queued: dict[str, tuple[str, float]] = {}
+        self.adapter: tuple[str, int, str] | None = None  # (name, id, path) of a LoRA adapter
+        self._owner: VLLMBackend | None = None  # the backend whose engine a view shares
+
+    def with_adapter(self, name: str, path: str | Path) -> "VLLMBackend":
+        """A view of this engine whose every request runs with the LoRA adapter at ``path``
+        (engine options ``extra: {enable_lora: true, max_lora_rank: R}``). Views share the
+        engine: one start serves the base model and any number of adapters."""
+        owner = self._owner or self
+        view = VLLMBackend(self.model, self.options)
+        view._owner = owner
+        owner._adapter_ids = getattr(owner, "_adapter_ids", {})
+        aid = owner._adapter_ids.setdefault(str(Path(path).resolve()), len(owner._adapter_ids) + 1)
+        view.adapter = (name, aid, str(Path(path).resolve()))
+        return view
+
+    def _lora(self) -> dict[str, Any]:
+        if self.adapter is None:
+            return {}
+        from vllm.lora.request import LoRARequest
+
+        name, aid, path = self.adapter
+        return {"lora_request": LoRARequest(name, aid, path)}
 
     # -- engine -----------------------------------------------------------------
     @property
     def llm(self):
-        """The engine, started on first use."""
+        """The engine, started on first use (a view's is its owner's)."""
+        if self._owner is not None:
+            return self._owner.llm
         if self._llm is None:
             self._llm = self._start()
         return self._llm
@@ -119,12 +144,17 @@ class VLLMBackend:
     def info(self) -> dict[str, Any]:
         import vllm
 
-        return {"backend": self.name, "model": self.model,
+        info = {"backend": self.name, "model": self.model,
                 "engine_version": f"vllm{'-cpu' if _is_cpu_build() else ''}=={vllm.__version__}",
                 "options": self.options.model_dump()}
+        if self.adapter is not None:
+            info["lora_adapter"] = {"name": self.adapter[0], "path": self.adapter[2]}
+        return info
 
     def close(self) -> None:
-        """Drop the engine (its worker processes exit with it)."""
+        """Drop the engine (its worker processes exit with it); a view leaves it running."""
+        if self._owner is not None:
+            return
         self._llm = None
         self._tokenizer = None
 
@@ -208,7 +238,7 @@ class VLLMBackend:
         t0 = time.perf_counter()
         try:
             outs = self.llm.chat([requests[i].messages for i in batch], params, use_tqdm=False,
-                                 **self._template_flags(requests[batch[0]]))
+                                 **self._template_flags(requests[batch[0]]), **self._lora())
         except Exception as exc:
             if len(batch) == 1:
                 results[batch[0]] = ChatResult(error=f"{type(exc).__name__}: {exc}")
@@ -229,7 +259,7 @@ class VLLMBackend:
             return prepared
         try:
             (internal,) = self.llm.enqueue_chat([req.messages], [prepared], use_tqdm=False,
-                                                **self._template_flags(req))
+                                                **self._template_flags(req), **self._lora())
         except Exception as exc:
             return ChatResult(error=f"{type(exc).__name__}: {exc}")
         # vLLM returns its internal id ("<id>-<random suffix>"); outputs carry "<id>"

@@ -1,0 +1,94 @@
+"""The amplification experiment's plumbing at a size CI can afford: real LoRA tuning of the
+embedded model on real generated role-play (benchmarks/data/smollm2), one LoRA-enabled vLLM
+engine for the untuned model and both adapters, the real audit. Structure, not results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from artifactual.errors import ConfigError
+from artifactual.training import load_train_config, train
+from artifactual.training.amplify_data import filter_turns, human_examples, roleplay_examples
+
+ROOT = Path(__file__).parents[2]
+RECORDS = ROOT / "benchmarks" / "data" / "smollm2" / "dev_roleplay_records.jsonl"
+HUMAN = ROOT / "benchmarks" / "data" / "human" / "task_oriented.jsonl"
+TASKS = [{"assistant_role": "Mechanic", "user_role": "Cyclist",
+          "task": "Write a monthly maintenance checklist for a road bike."}]
+
+
+def _config(**over) -> dict:
+    shipped = yaml.safe_load((ROOT / "configs" / "train_amplify.yaml").read_text())
+    amp = shipped["amplify"]
+    amp.update(train_data=str(RECORDS), human_data=str(HUMAN), n_train=6, n_human=3,
+               max_length=256, markers=None, train={"epochs": 1, "batch_size": 3, "lr": 5e-4})
+    amp["generate"].update(strategies=["camel-minimal"], sampling={"temperature": 0.7,
+                           "top_p": 0.95, "max_tokens": 24})
+    amp["generate"]["roleplay"].update(tasks=TASKS, max_messages=2, specify_task=False)
+    amp["generate"]["engine"]["max_model_len"] = 1024
+    amp.update(over)
+    return {**shipped, "seeds": [0], "threads": 2, "amplify": amp}
+
+
+def test_filtered_pool_drops_and_trims_by_the_audits_flags():
+    from artifactual.analysis.audit import audit
+    from artifactual.training.amplify_data import load_conversations
+
+    convs = load_conversations(RECORDS)
+    res = audit(RECORDS, detectors=["role_flip_unmarked", "courtesy_loop"], group_by=None)
+    keep, removed = filter_turns(res.conversations, res.turns, ["role_flip_unmarked"],
+                                 ["courtesy_loop"])
+    flagged = set(res.conversations.loc[res.conversations["role_flip_unmarked"]
+                                        .astype("boolean").fillna(False).astype(bool),
+                                        "conversation_id"])
+    assert flagged and all(keep[c] == 0 for c in flagged)
+    assert removed["drop:role_flip_unmarked"] == len(flagged)
+    everything = roleplay_examples(convs, word_limit=40, history_window=6)
+    kept = roleplay_examples(convs, keep=keep, word_limit=40, history_window=6)
+    assert len(kept) < len(everything) == sum(len(c.turns) for c in convs if any(
+        t.content.strip() for t in c.turns)) - sum(1 for c in convs for t in c.turns
+                                                   if not t.content.strip())
+    assert not {e.source.split(":")[0] for e in kept} & flagged
+    ex = everything[1]  # the assistant's first reply: the prompt it was sent, then the turn
+    conv = convs[0]
+    assert ex.target == conv.turns[1].content and ex.messages[0]["role"] == "system"
+    assert ex.messages[-1] == {"role": "user", "content": conv.turns[0].content}
+    assert human_examples(HUMAN, 2, 0)[0].messages[0]["role"] == "user"
+
+
+def test_evaluation_tasks_must_be_new():
+    cfg = _config()
+    cfg["amplify"]["generate"]["roleplay"]["tasks"] = [
+        {"assistant_role": "Librarian", "user_role": "Graduate Student",
+         "task": "Compile a reading list on the history of public libraries."}]
+    with pytest.raises(ConfigError, match="evaluation task also in the training data"):
+        train(load_train_config(cfg), "/nonexistent/never-written")
+
+
+def test_amplify_runs_end_to_end_at_ci_size(tmp_path: Path):
+    out = tmp_path / "amp"
+    result = train(load_train_config(_config()), out)
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert sorted(runs["condition"]) == ["base", "filtered", "unfiltered"]
+    for col in ("role_flip_unmarked_rate", "courtesy_loop_turn_rate", "human_loss"):
+        assert col in runs.columns
+    assert runs["human_loss"].gt(0).all() and runs["human_loss"].nunique() == 3  # tuning moved it
+    for arm in ("unfiltered", "filtered"):
+        assert (out / "adapters" / f"{arm}-seed0" / "adapter_config.json").is_file()
+        manifest = json.loads((out / "generations" / f"{arm}-seed0" / "manifest.json").read_text())
+        assert manifest["engine"]["lora_adapter"]["name"] == f"{arm}-seed0"
+        assert (out / "audits" / f"{arm}-seed0" / "summary.json").is_file()
+    base = json.loads((out / "generations" / "base-seed0" / "manifest.json").read_text())
+    assert "lora_adapter" not in base["engine"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_train"] == 6 and metrics["experiment"] == "amplify"
+    assert set(metrics["summary"]["groups"]) == {"base", "unfiltered", "filtered"}
+    assert "unfiltered - base" in metrics["summary"]["contrasts"]
+    info = json.loads((out / "filter.json").read_text())
+    assert info["examples"]["filtered"] < info["examples"]["unfiltered"]
+    assert result.metrics["summary"]["groups"]["base"]["human_loss"]["n"] == 1
