@@ -25,7 +25,6 @@ The output folder holds ``metrics.json`` (the summary and every setting), ``runs
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ from artifactual.training.amplify_data import (encode, filter_turns,
 from artifactual.training.common import (AmplifySection, Progress, TrainConfig, causal_lm,
                                          mean_ci, pad_batch, quiet_hf, resolve_path,
                                          seed_everything, summarise)
-from artifactual.training.run import TrainResult, clean_json, fit
+from artifactual.training.run import TrainResult, environment, fit, write_metrics
 
 __all__ = ["run", "ARMS", "CONTRASTS"]
 
@@ -142,8 +141,6 @@ def _contrasts(runs: pd.DataFrame, metrics: list[str]) -> dict[str, Any]:
 def run(cfg: TrainConfig, out_dir: str | Path, save_model: bool = False,
         progress: Progress = None) -> TrainResult:
     """Run the amplification experiment of ``cfg`` into ``out_dir`` (module docstring)."""
-    import torch
-    import transformers
     from transformers import AutoTokenizer
 
     from artifactual.analysis.audit import audit
@@ -227,10 +224,5 @@ def run(cfg: TrainConfig, out_dir: str | Path, save_model: bool = False,
               "n_train": n, "data": {"train_data": str(data), "human_data": str(human_path),
                                      "n_human_examples": len(human), **filter_info},
               "summary": summary,
-              "environment": {"torch": torch.__version__, "transformers": transformers.__version__,
-                              "device": "cuda" if torch.cuda.is_available() else "cpu",
-                              "machine": platform.machine(), "python": platform.python_version()},
-              "config": cfg.model_dump(mode="json")}
-    result = clean_json(result)
-    (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return TrainResult(out, result, runs)
+              "environment": environment(), "config": cfg.model_dump(mode="json")}
+    return write_metrics(out, result, runs)

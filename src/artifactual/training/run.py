@@ -140,9 +140,6 @@ def clean_json(obj: Any) -> Any:
 def train(config: str | Path | TrainConfig, out_dir: str | Path, save_model: bool = False,
           progress: Progress = None) -> TrainResult:
     """Run the experiment of a training config into ``out_dir`` (created if needed)."""
-    import torch
-    import transformers
-
     cfg = config if isinstance(config, TrainConfig) else load_train_config(config)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -201,11 +198,23 @@ def train(config: str | Path | TrainConfig, out_dir: str | Path, save_model: boo
               "timing": {"load_seconds": load_time.seconds, "run_seconds": run_time.seconds,
                          "train_seconds": float(runs["train_seconds"].sum()),
                          "samples_per_s": float(runs["samples_per_s"].mean())},
-              "environment": {"torch": torch.__version__, "transformers": transformers.__version__,
-                              "threads": torch.get_num_threads(),
-                              "device": "cuda" if torch.cuda.is_available() else "cpu",
-                              "machine": platform.machine(), "python": platform.python_version()},
-              "config": cfg.model_dump(mode="json")}
+              "environment": environment(), "config": cfg.model_dump(mode="json")}
+    return write_metrics(out, result, runs)
+
+
+def environment() -> dict[str, Any]:
+    """Library versions, threads and device of a training run (metrics.json)."""
+    import torch
+    import transformers
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__,
+            "threads": torch.get_num_threads(),
+            "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "machine": platform.machine(), "python": platform.python_version()}
+
+
+def write_metrics(out: Path, result: dict[str, Any], runs: pd.DataFrame) -> TrainResult:
+    """``metrics.json`` (JSON-safe) into ``out``; the TrainResult."""
     result = clean_json(result)
     (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return TrainResult(out, result, runs)
