@@ -212,14 +212,15 @@ def _p_words(p: float) -> str:
 def spread_lines(comparison: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     """The spread and between-context results in words, e.g. "llm text varies less in
     formality: spread ratio 0.58 [0.49, 0.69], p < 0.001". Spreads are listed when their
-    Holm p is below ``alpha``; between-context shares when the CI of the difference from the
-    reference excludes 0."""
+    Holm p is below ``alpha`` and the ratio's CI excludes 1 (the test compares mean absolute
+    deviations, the ratio medians: a line needs both to agree); between-context shares when
+    the CI of the difference from the reference excludes 0."""
     if comparison is None or "statistic" not in getattr(comparison, "columns", ()):
         return []
     lines: list[str] = []
     spread = comparison[(comparison["statistic"] == "spread") & comparison["p_holm"].notna()]
     for r in spread.sort_values("p_holm").itertuples():
-        if r.p_holm < alpha and np.isfinite(r.effect_size):
+        if r.p_holm < alpha and (r.ratio_low > 1 or r.ratio_high < 1):
             way = "less" if r.effect_size < 1 else "more"
             lines.append(f"{r.group} text varies {way} than {r.reference} in {r.base_metric}: "
                          f"spread ratio {r.effect_size:.2f} [{r.ratio_low:.2f}, "
