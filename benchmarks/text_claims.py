@@ -13,9 +13,9 @@ uniform across contexts     between-context share (eta-squared over domains) low
                             the LLM, for the same four metrics (pooled set only)
 ==========================  ==============================================================
 
-A claim row is "yes" when its test says so at Holm p < 0.05 (means, spreads) or when the
-CI of the share difference excludes 0 (contexts), "opposite" when it is significant the
-other way, "no difference" otherwise.
+A claim row is "yes" when its test says so at Holm p < 0.05 (means; spreads also need
+the ratio's CI to exclude 1) or when the CI of the share difference excludes 0 (contexts),
+"opposite" when it is significant the other way, "no difference" otherwise.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def claim_rows(comp: pd.DataFrame, scope: str, llm: str = "llm") -> list[dict]:
             p = "CI"
             lower = row["effect_size"] < 0
         else:
-            sig = row["p_holm"] < 0.05
+            sig = row["p_holm"] < 0.05 and (stat == "mean" or row["ratio_low"] > 1
+                                            or row["ratio_high"] < 1)
             p = "<0.001" if row["p_holm"] < 0.001 else f"{row['p_holm']:.3f}"
             if stat == "spread":
                 effect = (f"ratio {row['effect_size']:.2f} "

@@ -191,3 +191,17 @@ def test_cli_compare_context(domain_file: Path, tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["compare", "--kind", "text", str(domain_file), "--context",
                                    "genre", "--out", str(tmp_path / "b"), "-q"])
     assert bad.exit_code != 0 and "context" in bad.output
+
+
+def test_audit_text_summary_has_spreads_without_tests(domain_file: Path) -> None:
+    from artifactual.analysis.kinds import audit_kind
+
+    result = audit_kind("text", [domain_file], context="domain")
+    comp = result.comparison
+    assert "p_holm" not in comp and "ratio_low" not in comp
+    spread = comp[comp["statistic"] == "spread"]
+    assert len(spread) and spread["estimate"].notna().any()
+    assert result.summary["spread"]["llm"]["formality"] == pytest.approx(
+        spread[(spread["group"] == "llm") & (spread["base_metric"] == "formality")
+               ]["estimate"].iloc[0])
+    assert "spread_findings" not in result.summary
