@@ -205,3 +205,14 @@ def test_audit_text_summary_has_spreads_without_tests(domain_file: Path) -> None
         spread[(spread["group"] == "llm") & (spread["base_metric"] == "formality")
                ]["estimate"].iloc[0])
     assert "spread_findings" not in result.summary
+
+
+def test_compare_config_passes_the_context(domain_file: Path, tmp_path: Path) -> None:
+    from artifactual.analysis.stats.compare_config import run_compare_config
+
+    cfg = tmp_path / "compare_text.yaml"
+    cfg.write_text(f"kind: text\ninputs: [{domain_file.name}]\ncontext: domain\n",
+                   encoding="utf-8")
+    result = run_compare_config(cfg, data=domain_file.parent)
+    assert result.summary["context"] == "domain"
+    assert (result.comparison["statistic"] == "context_share").any()
