@@ -14,7 +14,12 @@ Prints texts/s for each stage and in total, and the ratio audit / bare. With
 ``--compare`` it then runs ``compare --kind text`` on the pairs and prints the metrics
 where human and LLM text differ (Holm p < 0.05), with effect sizes and direction.
 
-    .venv/bin/python benchmarks/text_audit.py [--n 800] [--compare]
+``--set hc3`` uses the 300 HC3 human/ChatGPT pairs in ``benchmarks/data/hc3`` instead
+(three domains: medicine, open_qa, wiki_csai; no ``../shared`` needed); its ``--compare``
+prints the paper's four claims (:mod:`text_claims`) per domain and pooled, the pooled set
+with the domain as context.
+
+    .venv/bin/python benchmarks/text_audit.py [--n 800] [--compare] [--set cobbler|hc3]
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cobbler_texts import DEFAULT_DATA, load_pairs, write_pairs  # noqa: E402
+
+HC3 = Path(__file__).resolve().parent / "data" / "hc3" / "hc3_pairs.jsonl"
 
 
 def _cpu() -> str:
@@ -111,11 +118,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=800, help="texts to time (human first)")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--compare", action="store_true", help="also print the paired comparison")
+    ap.add_argument("--set", choices=("cobbler", "hc3"), default="cobbler",
+                    help="the paired texts: CoBBLEr (../shared) or HC3 (benchmarks/data/hc3)")
     a = ap.parse_args(argv)
-    human, llm, _ = load_pairs(a.data)
-    texts = [r["text"] for r in human + llm][: a.n]
+    if a.set == "hc3":
+        import json
+
+        rows = [json.loads(ln) for ln in HC3.read_text(encoding="utf-8").splitlines()]
+        texts = [r[k] for k in ("human_text", "machine_text") for r in rows][: a.n]
+    else:
+        human, llm, _ = load_pairs(a.data)
+        texts = [r["text"] for r in human + llm][: a.n]
     words = sum(len(t.split()) for t in texts)
-    print(f"{len(texts)} real texts ({words:,} words) from CoBBLEr; CPU: {_cpu()}")
+    print(f"{len(texts)} real texts ({words:,} words) from {a.set}; CPU: {_cpu()}")
     t = throughput(texts)
     print(f"{'stage':<14}{'seconds':>9}{'texts/s':>10}")
     for stage in ("parse", "connectives", "style", "discourse", "motifs", "audit_total",
@@ -123,7 +138,16 @@ def main(argv: list[str] | None = None) -> int:
         if stage in t:
             print(f"{stage:<14}{t[stage]:>9.2f}{len(texts) / t[stage]:>10.1f}")
     print(f"ratio audit / bare nlp.pipe: {t['audit_total'] / t['bare_nlp_pipe']:.2f}x")
-    if a.compare:
+    if a.compare and a.set == "hc3":
+        from text_claims import run_claims
+
+        claims, summary = run_claims(HC3)
+        print(f"\nHC3 human vs ChatGPT ({summary['n_texts']} texts, paired by question; "
+              f"{summary['n_stage_errors']} stage errors): the paper's claims")
+        print(claims.drop(columns="statistic").to_string(index=False))
+        for line in summary.get("spread_findings", []):
+            print("  " + line)
+    elif a.compare:
         rows, paper, summary = significant(a.data)
         fmt = {"float_format": lambda v: f"{v:.3f}", "index": False}
         print(f"\nhuman vs LLM (paired by instruction, {summary['n_texts']} texts, "

@@ -202,9 +202,9 @@ def _fmt(v: object) -> str:
 def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool = False,
               reference: Optional[str] = None, judges: Optional[list[str]] = None,
               config: Optional[Path] = None, data: Optional[Path] = None,
-              details: bool = False) -> None:
+              context: Optional[str] = None, details: bool = False) -> None:
     """``audit --kind`` / ``compare``: run, write, print the significant contrasts (the
-    estimates table with ``details``)."""
+    estimates table with ``details``) and the spread findings in words."""
     from artifactual.analysis import kinds
     from artifactual.analysis.stats.compare_config import run_compare_config
 
@@ -214,7 +214,7 @@ def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool
                 result = run_compare_config(config, data, progress=progress)
             elif compare:
                 result = kinds.compare_kind(kind, paths, reference=reference, judges=judges,
-                                            progress=progress)
+                                            progress=progress, context=context)
             else:
                 result = kinds.audit_kind(kind, paths, reference=reference, judges=judges,
                                           progress=progress)
@@ -237,6 +237,8 @@ def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool
         console.print(f"length ratio (words / {ref}'s words, median over pairs): "
                       + ", ".join(f"{g} {r:.2f}" for g, r in ratios.items()),
                       markup=False, highlight=False)
+    for line in (getattr(result, "summary", None) or {}).get("spread_findings") or []:
+        console.print(line, markup=False, highlight=False)  # spread in words (stats.spread)
     if len(result.errors):
         err_console.print(f"[yellow]{len(result.errors)} input problem(s)[/yellow]; see "
                           f"{out / 'errors.parquet'}")
@@ -270,6 +272,9 @@ def compare(paths: Optional[list[str]] = typer.Argument(
                 None, "--reference", help="reference group (default: human)"),
             judge: Optional[list[str]] = typer.Option(
                 None, "--judge", help="preferences: keep only this judge (repeatable)"),
+            context: Optional[str] = typer.Option(
+                None, "--context", help="text: a field naming each text's context (e.g. domain);"
+                " adds each group's between-context variance share"),
             details: bool = typer.Option(False, "--details", help="print every metric's "
                                          "estimates, CIs and p, not only the significant ones"),
             quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
@@ -278,7 +283,7 @@ def compare(paths: Optional[list[str]] = typer.Argument(
         err_console.print("[red]error:[/red] give --kind and input paths, or --config FILE")
         raise typer.Exit(2)
     _run_kind(kind or "", list(paths or []), out, quiet, compare=True, reference=reference,
-              judges=judge, config=config, data=data, details=details)
+              judges=judge, config=config, data=data, context=context, details=details)
 
 
 @app.command()

@@ -223,6 +223,8 @@ def comparison_table(comparison: Any, *, width: int | None = None, title: str | 
 def _effect(r: Mapping[str, Any], is_ref: bool) -> str:
     if is_ref or _isnan(r.get("effect_size")):
         return "" if is_ref else "-"
+    if str(r.get("effect_kind")) == "mad_ratio":  # a ratio of spreads, not a signed effect
+        return f"{r['effect_size']:.2f}x spread"
     kind = {"cohens_h": "h", "cliffs_delta": "d"}.get(str(r.get("effect_kind")), "")
     return f"{r['effect_size']:+.2f}" + (f" {kind}" if kind else "")
 

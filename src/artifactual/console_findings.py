@@ -133,9 +133,15 @@ def _effect(r: Mapping[str, Any]) -> str:
     e = r.get("effect_size")
     if e is None or (isinstance(e, float) and math.isnan(e)):
         return ""
-    kind = {"cohens_h": "h", "cliffs_delta": "Cliff's delta", "cohens_d": "d"}.get(
-        str(r.get("effect_kind")), "effect")
-    return f"{kind} {e:+.2f}, "
+    kind = str(r.get("effect_kind"))
+    if kind == "mad_ratio":  # a spread row: the ratio of spreads with its own CI
+        lo, hi = r.get("ratio_low"), r.get("ratio_high")
+        ci = (f" [{lo:.2f}, {hi:.2f}]" if isinstance(lo, float) and not math.isnan(lo)
+              and isinstance(hi, float) and not math.isnan(hi) else "")
+        return f"spread ratio {e:.2f}{ci}, "
+    label = {"cohens_h": "h", "cliffs_delta": "Cliff's delta", "cohens_d": "d",
+             "share_difference": "share difference"}.get(kind, "effect")
+    return f"{label} {e:+.2f}, "
 
 
 def significant(comparison: Any) -> list[dict[str, Any]]:

@@ -16,8 +16,26 @@ def test_mtld_by_hand() -> None:
     assert mtld(["a"] * 8) == pytest.approx(2.0)
     # a b a: TTR 2/3 <= 0.72 closes a factor every 3 tokens; 6 tokens -> 2 factors
     assert mtld(["a", "b", "a", "a", "b", "a"]) == pytest.approx(3.0)
-    assert math.isnan(mtld(["one", "two", "three"]))  # the TTR never falls: no factor
+    # the TTR never falls below 1: lexicalrichness counts one factor, MTLD = word count
+    assert mtld(["one", "two", "three"]) == pytest.approx(3.0)
     assert math.isnan(mtld([]))
+    # a partial last factor: "a b c a" forward closes no factor (TTR 0.75 > 0.72), so it is
+    # (1 - 0.75) / (1 - 0.72) of one; backwards the same -> 4 / 0.892857...
+    assert mtld(["a", "b", "c", "a"]) == pytest.approx(4 / ((1 - 0.75) / (1 - 0.72)))
+
+
+def test_formality_worked_count() -> None:
+    """Heylighen & Dewaele's F-score on a worked count: 200 words with 50 nouns, 20
+    adjectives, 25 prepositions, 15 articles, 20 pronouns, 40 verbs, 10 adverbs, 2
+    interjections and 18 others (conjunctions, numerals, other determiners). As percentages:
+    F = (25 + 10 + 12.5 + 7.5 - 10 - 20 - 5 - 1 + 100) / 2 = 59.5."""
+    counts = [("NOUN", "river", 50), ("ADJ", "wide", 20), ("ADP", "of", 25), ("DET", "the", 15),
+              ("PRON", "they", 20), ("VERB", "run", 40), ("ADV", "slowly", 10),
+              ("INTJ", "oh", 2), ("CCONJ", "and", 10), ("NUM", "two", 5), ("DET", "this", 3)]
+    pos = [p for p, _, n in counts for _ in range(n)]
+    words = [w for _, w, n in counts for _ in range(n)]
+    assert len(pos) == 200
+    assert formality(pos, words) == pytest.approx(59.5)
 
 
 def test_formality_by_hand() -> None:

@@ -14,7 +14,9 @@ text           per text: :mod:`.style` columns, discourse graph stats (:mod:`.di
                row and NaN there). The opening words that all texts of one ``source_id``
                share (continuation setups) are stripped first. Compare: style
                and edge-share metrics by group (paired Wilcoxon on ``source_id`` when every
-               text has one and the groups share them), motif JS divergence + per motif.
+               text has one and the groups share them), motif JS divergence + per motif;
+               spread rows (MAD ratio, Brown-Forsythe) and, with ``context``, the
+               between-context variance share per group (:mod:`.stats.spread`).
 labels         wide label CSV or Label records -> :func:`.labels.audit_labels`; compare:
                per-item std and all-identical flag, model vs human, paired by item.
 preferences    CoBBLEr rankings (JSON file or folder), pair CSV (output1, output2,
@@ -57,6 +59,7 @@ class _Options:
     judges: Sequence[str] | None = None
     seed: int = 0
     progress: ProgressFn | None = None
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,8 @@ def _report(result: KindResult, path: Path) -> Path:
         **{c: main[c] for c in flags},
         "evidence": main["evidence"] if "evidence" in main else ""})
     summary = {k: v for k, v in result.summary.items() if not isinstance(v, (dict, list))}
+    summary.update({f"finding {i}": line for i, line in
+                    enumerate(result.summary.get("spread_findings") or [], 1)})
     shim = SimpleNamespace(turns=turns, conversations=pd.DataFrame({"conversation_id": []}),
                            errors=result.errors, summary=summary, comparison=result.comparison)
     return write_report(shim, path, title=f"artifactual {result.kind} audit")
@@ -179,12 +184,14 @@ def _log_rows(log: ErrorLog, rows: list[dict[str, Any]]) -> None:
 
 # -------------------------------------------------------------------- text
 
-def _text_frame(inputs: list[Input], log: ErrorLog) -> pd.DataFrame:
+def _text_frame(inputs: list[Input], log: ErrorLog, context: str | None = None
+                ) -> pd.DataFrame:
     recs = _records(inputs, Text, log)
     _need_rows(len(recs), "text", inputs, log)
+    extra = {} if context is None else {"context": [r.meta.get(context) for r, _, _ in recs]}
     return pd.DataFrame([{"id": r.id, "group": g or r.origin, "origin": r.origin,
                           "source_id": r.source_id, "text": r.text, "path": path}
-                         for r, g, path in recs])
+                         for r, g, path in recs]).assign(**extra)
 
 
 def _reference(groups: Sequence[Any], reference: str | None) -> str:
@@ -212,9 +219,11 @@ def _text(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Options)
     from artifactual.analysis.stats.compare import compare
     from artifactual.analysis.corpora.motifs import compare_motifs, motif_columns
     from artifactual.analysis.corpora.style import STYLE_COLUMNS
+    from artifactual.analysis.stats.spread import (compare_spread, context_share, mad,
+                                                   spread_lines, with_spread)
 
     guard = Guard()
-    frame = strip_shared_prefixes(_text_frame(inputs, log))
+    frame = strip_shared_prefixes(_text_frame(inputs, log, o.context))
     table = text_table(frame, progress=o.progress, guard=guard)
     _log_stage_errors(log, guard.errors, dict(zip(table["id"].astype(str), table["path"])))
     groups = list(pd.unique(table["group"]))
@@ -223,14 +232,24 @@ def _text(inputs: list[Input], log: ErrorLog, compare_groups: bool, o: _Options)
     metrics = [*STYLE_COLUMNS, "n_units", *edge_cols]
     paired = "source_id" if compare_groups and _paired(table, ref) else None
     comparison = compare(table, metrics, "group", reference=ref, seed=o.seed, paired_by=paired)
-    tables = {"texts": table}
+    spread = compare_spread(table, metrics, "group", ref, seed=o.seed, paired_by=paired)
+    share = (context_share(table.assign(context=frame["context"].to_numpy()), metrics, "group",
+                           "context", ref, seed=o.seed) if o.context else pd.DataFrame())
+    comparison = with_spread(comparison, spread, share)
+    tables = {"texts": table if not o.context else table.assign(context=frame["context"].to_numpy())}
     summary: dict[str, Any] = {"kind": "text", "n_texts": len(table), "groups": groups,
                                "reference": ref, "paired_by": paired,
                                "n_stage_errors": len(guard.errors),
                                "n_prefix_stripped": int((table["shared_prefix_words"] > 0).sum()),
                                "length_ratio": _length_ratio(frame, ref) if paired else None,
                                "means": {str(g): {m: float(p[m].mean()) for m in metrics}
-                                         for g, p in table.groupby("group")}}
+                                         for g, p in table.groupby("group")},
+                               "context": o.context,
+                               "spread": {str(g): {m: float(mad(p[m].dropna().to_numpy(float)))
+                                                   for m in metrics if p[m].notna().any()}
+                                          for g, p in table.groupby("group")}}
+    if compare_groups:
+        summary["spread_findings"] = spread_lines(comparison)
     if compare_groups and len(groups) > 1 and motif_columns(table):
         graphed = table.dropna(subset=["n_edges"])  # texts whose graph failed are left out
         mc = compare_motifs(graphed.assign(n_edges=graphed["n_edges"].astype(int)), "group",
@@ -359,20 +378,24 @@ def _run(kind: str, paths: Sequence[str | Path | Input], compare_groups: bool,
                              fix="check the path (NAME=PATH names a group)")
     result = _RUNNERS[kind](inputs, ErrorLog(), compare_groups, options)
     if not compare_groups:  # an audit reports estimates and CIs, not tests
-        result.comparison = result.comparison.drop(columns=["effect_size", "p_value", "p_holm"])
+        result.comparison = result.comparison.drop(columns=["effect_size", "p_value", "p_holm",
+                                                            "ratio_low", "ratio_high"],
+                                                   errors="ignore")
     return result
 
 
 def audit_kind(kind: str, paths: Sequence[str | Path | Input], *, reference: str | None = None,
                judges: Sequence[str] | None = None, seed: int = 0,
-               progress: ProgressFn | None = None) -> KindResult:
+               progress: ProgressFn | None = None, context: str | None = None) -> KindResult:
     """Audit ``paths`` as ``kind`` data: per-record tables, summary and estimates with CIs.
-    ``judges`` keeps only those preference judges."""
-    return _run(kind, paths, False, _Options(reference, judges, seed, progress))
+    ``judges`` keeps only those preference judges; ``context`` (texts) names the field
+    whose values are contexts (between-context variance share per group)."""
+    return _run(kind, paths, False, _Options(reference, judges, seed, progress, context))
 
 
 def compare_kind(kind: str, paths: Sequence[str | Path | Input], *, reference: str | None = None,
                  judges: Sequence[str] | None = None, seed: int = 0,
-                 progress: ProgressFn | None = None) -> KindResult:
-    """Audit and compare the groups of ``paths`` (human vs LLM by default)."""
-    return _run(kind, paths, True, _Options(reference, judges, seed, progress))
+                 progress: ProgressFn | None = None, context: str | None = None) -> KindResult:
+    """Audit and compare the groups of ``paths`` (human vs LLM by default); for texts, means
+    and spreads (and, with ``context``, between-context shares; see :mod:`.stats.spread`)."""
+    return _run(kind, paths, True, _Options(reference, judges, seed, progress, context))

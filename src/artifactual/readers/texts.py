@@ -20,7 +20,9 @@ otherwise (rows without it then count as ``llm``).
 * Alpaca-like: ``instruction``, ``input`` (optional), ``output``; origin defaults to
   ``llm``. An ``origin`` field overrides either default.
 
-Every record's ``meta`` holds ``source_path`` and ``source_line`` (or ``source_item``).
+Every record's ``meta`` holds ``source_path`` and ``source_line`` (or ``source_item``); a
+texts row's other scalar fields (e.g. ``domain``) are kept in ``meta`` too, for
+``compare --kind text --context domain``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ def _text(value: Any, field: str) -> str:
     return value
 
 
+_TEXT_FIELDS = {"id", "text", "origin", "source_id", "pair_id", "human_text", "machine_text"}
+
+
 def _row_id(obj: dict[str, Any], loc: Location) -> str:
     raw = obj.get("id")
     return loc.default_id if raw in (None, "") else str(raw)
@@ -99,6 +104,8 @@ class TextsReader(Reader):
             raise InputError(f"expected an object, got {type(obj).__name__}",
                              fix="give one object per row with text and origin")
         rid, meta = _row_id(obj, loc), _meta(loc)
+        meta.update({k: v for k, v in obj.items() if k not in _TEXT_FIELDS
+                     and isinstance(v, (str, int, float, bool)) and k not in meta})
         if "human_text" in obj or "machine_text" in obj:
             human = _text(obj.get("human_text"), "human_text")
             machine = _text(obj.get("machine_text"), "machine_text")

@@ -8,8 +8,9 @@ n_words                     word tokens (not punctuation, spaces or symbols)
 n_sentences                 sentences (from the parser)
 mean_sentence_length        words per sentence
 mtld                        MTLD lexical diversity (McCarthy & Jarvis 2010, threshold
-                            0.72, mean of the forward and backward passes); NaN when the
-                            type-token ratio never falls to the threshold (short texts)
+                            0.72, mean of the forward and backward passes), computed by
+                            ``lexicalrichness`` on the alphabetic words; a text whose
+                            type-token ratio never falls below 1 gets its word count
 formality                   Heylighen & Dewaele F-score: (noun + adjective + preposition
                             + article - pronoun - verb - adverb - interjection + 100) / 2,
                             as percentages of words, from the POS tags
@@ -24,8 +25,9 @@ third_person_per_100w       he, she, it, they ...
 sentiment_compound          VADER compound score (-1..1) of the whole text
 sentiment_positive          VADER positive share
 sentiment_negative          VADER negative share
-flesch_reading_ease         206.835 - 1.015 words/sentence - 84.6 syllables/word, with a
-                            vowel-group syllable heuristic (:func:`syllables`)
+flesch_reading_ease         206.835 - 1.015 words/sentence - 84.6 syllables/word, words and
+                            sentences from spaCy, with a vowel-group syllable heuristic
+                            (:func:`syllables`; checked against the CMU dictionary)
 connectives_per_100w        explicit discourse connectives (:mod:`.discourse` lexicon)
 <Sense>_connectives_per_100w  the same for each PDTB sense (Temporal, Contingency,
                             Comparison, Expansion)
@@ -122,23 +124,13 @@ def _count_phrases(words: list[str], lexicon: dict[str, list[tuple[str, ...]]]) 
 
 
 def mtld(tokens: Sequence[str], threshold: float = 0.72) -> float:
-    """MTLD: mean of the forward and backward factor lengths (NaN if no factor forms)."""
-    def one_pass(seq: Sequence[str]) -> float:
-        factors, types, count = 0.0, set(), 0
-        for tok in seq:
-            types.add(tok)
-            count += 1
-            if len(types) / count <= threshold:
-                factors += 1
-                types, count = set(), 0
-        if count:
-            factors += (1 - len(types) / count) / (1 - threshold)
-        return len(seq) / factors if factors > 0 else math.nan
+    """MTLD of already tokenised words, by ``lexicalrichness`` (NaN for no tokens)."""
+    from lexicalrichness import LexicalRichness
 
     if not tokens:
         return math.nan
-    fwd, bwd = one_pass(tokens), one_pass(list(reversed(tokens)))
-    return (fwd + bwd) / 2
+    return float(LexicalRichness(list(tokens), preprocessor=None, tokenizer=None)
+                 .mtld(threshold=threshold))
 
 
 def formality(pos_tags: Sequence[str], lowers: Sequence[str]) -> float:
@@ -153,7 +145,12 @@ def formality(pos_tags: Sequence[str], lowers: Sequence[str]) -> float:
 
 
 def syllables(word: str) -> int:
-    """Syllables of an English word by vowel groups, minus silent endings (at least 1)."""
+    """Syllables of an English word by vowel groups, minus silent endings (at least 1).
+
+    Kept over a hyphenation dictionary: on the 81,382 HC3 word tokens found in the CMU
+    Pronouncing Dictionary it gives the dictionary's count for 94.8% (mean error -0.02)
+    against 91.2% (-0.09) for pyphen ``en_US``, whose hyphenation points skip syllables
+    at word edges and between vowels (i-de-a -> 1); ``benchmarks/text_measures.py``."""
     w = re.sub(r"[^a-z]", "", word.lower())
     if not w:
         return 0

@@ -33,6 +33,7 @@ class CompareConfig(BaseModel):
     inputs: list[_Spec | str] = Field(min_length=1)
     reference: str | None = None
     judges: list[str] | None = None
+    context: str | None = None
     seed: int = 0
 
 
@@ -71,4 +72,4 @@ def run_compare_config(path: str | Path, data: str | Path | None = None,
     """Run a compare config (see :func:`load_compare_config`)."""
     cfg, inputs = load_compare_config(path, data)
     return compare_kind(cfg.kind, inputs, reference=cfg.reference, judges=cfg.judges,
-                        seed=cfg.seed, progress=progress)
+                        seed=cfg.seed, progress=progress, context=cfg.context)
