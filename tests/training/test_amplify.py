@@ -92,3 +92,12 @@ def test_amplify_runs_end_to_end_at_ci_size(tmp_path: Path):
     info = json.loads((out / "filter.json").read_text())
     assert info["examples"]["filtered"] < info["examples"]["unfiltered"]
     assert result.metrics["summary"]["groups"]["base"]["human_loss"]["n"] == 1
+
+
+def test_the_shipped_config_validates_with_eight_new_tasks():
+    from artifactual.training.amplify import _eval_config
+
+    cfg = load_train_config(ROOT / "configs" / "train_amplify.yaml")
+    gen = _eval_config(cfg.amplify, "model", 0, "check", {"a task it was trained on"})
+    assert len(gen.section.tasks) == 8 and gen.engine.extra["enable_lora"] is True
+    assert gen.engine.extra["max_lora_rank"] == cfg.amplify.lora_r
