@@ -13,6 +13,7 @@ import typer
 from artifactual import console as render
 from artifactual.cli_audit import (judge_config, markers_option, print_comparison, print_judge,
                                    print_summary)
+from artifactual.cli_curate import register as register_curate
 from artifactual.cli_io import console, err_console, fail as _fail, show as _show
 from artifactual.errors import ArtifactualError
 
@@ -22,6 +23,7 @@ models_app = typer.Typer(no_args_is_help=True, help="Embedded default models.")
 app.add_typer(models_app, name="models")
 runs_app = typer.Typer(no_args_is_help=True, help="Inspect run directories.")
 app.add_typer(runs_app, name="runs")
+register_curate(app)  # filter, export
 
 
 @contextmanager
