@@ -61,6 +61,34 @@ def filter_cmd(
     console.print(f"wrote {out}", markup=False, highlight=False)
 
 
+def export_cmd(
+    source: Path = typer.Argument(..., help="a run directory, a filter output directory or logs"),
+    to: str = typer.Option("parquet", "--to", help="hf | parquet | jsonl"),
+    out: Path = typer.Option(..., "--out", help="output directory"),
+    audit: Optional[Path] = typer.Option(None, "--audit", help="the audit for the card "
+                                         "(default: the filter's audit, or SOURCE/audit)"),
+    license: Optional[str] = typer.Option(None, "--license", help="licence id for the card, "
+                                          "e.g. apache-2.0, cc-by-4.0"),
+    name: Optional[str] = typer.Option(None, "--name", help="dataset name (default: the run's)"),
+    shard_rows: int = typer.Option(10_000, "--shard-rows", min=1, help="rows per Parquet shard"),
+) -> None:
+    """Export conversations (messages column, Parquet shards / datasets / JSONL) with a
+    dataset card that documents how they were made and what the audit found."""
+    from artifactual.curate.export import export_dataset
+
+    try:
+        result = export_dataset(source, out, to=to, audit_dir=audit, license=license,
+                                shard_rows=shard_rows, name=name)
+    except ArtifactualError as exc:
+        _fail(exc)
+    console.print(f"{result.n_rows} conversations -> {len(result.files)} file(s); card: "
+                  f"{out / 'README.md'}", markup=False, highlight=False)
+    if result.read_errors:
+        console.print(f"{result.read_errors} unreadable record(s) left out", markup=False,
+                      highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``filter`` and ``export`` to ``app``."""
     app.command("filter")(filter_cmd)
+    app.command("export")(export_cmd)

@@ -11,6 +11,7 @@ format is written to ``trimmed.jsonl`` as an artifactual record (its source form
 no general way to drop turns). A run directory's ``manifest.json`` is copied along, so
 the output is a run that ``export`` and ``audit`` read.
 
+``filter.json`` ``outputs`` lists the files holding kept records (what ``export`` reads).
 ``removed.jsonl`` has one line per removed or trimmed conversation (``id``, ``source``,
 ``action``, ``rule``, ``evidence``; ``cut`` for a trim) and ``filter.json`` the counts per
 rule, the inputs' and the audit's fingerprints, and each flag's prevalence before and
@@ -197,11 +198,13 @@ def filter_records(source: str | Path, audit_dir: str | Path, out_dir: str | Pat
     for d in decisions.values():
         matched.update(d.matched)
     n_lines = n_kept = n_unaudited = 0
+    outputs: list[str] = []
     trimmed_fh = None
     with (out / REMOVED_JSONL).open("w", encoding="utf-8") as removed:
         for f in files:
             rows = view.by_line(recorded[f])
             dest = out / _out_name(f, src)
+            outputs.append(str(_out_name(f, src)))
             dest.parent.mkdir(parents=True, exist_ok=True)
             items = None
             if None in rows:  # a .json file holding one conversation: kept or not as a whole
@@ -250,13 +253,14 @@ def filter_records(source: str | Path, audit_dir: str | Path, out_dir: str | Pat
                             ensure_ascii=False, default=str) + "\n")
     if trimmed_fh is not None:
         trimmed_fh.close()
+        outputs.append(TRIMMED_JSONL)
     if src.is_dir() and (src / RUN_RECORDS).is_file() and (src / "manifest.json").is_file():
         shutil.copyfile(src / "manifest.json", out / "manifest.json")
     summary = {
         "source": str(src), "audit": str(audit_dir), "rules": rules.model_dump(),
         "inputs": [file_fingerprint(f) for f in files],
         "audit_inputs": view.summary.get("inputs"),
-        "n_records": n_lines, "n_kept": n_kept,
+        "outputs": outputs, "n_records": n_lines, "n_kept": n_kept,
         "n_removed": sum(1 for d in decisions.values() if d.action == "remove"),
         "n_trimmed": sum(1 for d in decisions.values() if d.action == "trim"),
         "n_unaudited": n_unaudited,
