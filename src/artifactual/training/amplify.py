@@ -223,7 +223,8 @@ def train_conditions(cfg: AmplifyConfig, out: str | Path) -> dict[str, Any]:
             model, tok, losses = tune(sets[cond], cfg, seed)
             path = out / "models" / f"{cond}-seed{seed}"
             merged = model.merge_and_unload()
-            merged.save_pretrained(path)
+            with quiet_hf():
+                merged.save_pretrained(path)
             tok.save_pretrained(path)
             rows.append({"condition": cond, "seed": seed, "n_train": n,
                          "heldout_loss": dialogue_loss(merged, tok, held, cfg.max_length),
