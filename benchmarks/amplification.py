@@ -54,14 +54,15 @@ def main() -> None:
     gen_cfg = load_config(Path(cfg.base_dir) / cfg.generate.config)
     rows = []
     for r in runs.to_dict("records"):
-        tag = r["condition"] if r["condition"] == "untuned" else f"{r['condition']}-seed{r['seed']}"
+        seed = None if r["condition"] == "untuned" else int(r["seed"])  # NaN-padded column
+        tag = r["condition"] if seed is None else f"{r['condition']}-seed{seed}"
         run_dir = out / "generated" / tag
         model = cfg.model if r["condition"] == "untuned" else str(Path(r["model"]).resolve())
         generate(gen_cfg.model_copy(update={"model": model}), run_dir, quiet=True)
         result = audit(run_dir, detectors=cfg.generate.detectors, markers=cfg.generate.markers)
         result.write(run_dir / "audit")
         rates = {f"{d}_rate": result.summary.get(f"{d}_rate") for d in cfg.generate.detectors}
-        rows.append({"condition": r["condition"], "seed": r["seed"],
+        rows.append({"condition": r["condition"], "seed": seed,
                      "heldout_loss": r["heldout_loss"], **rates})
     table = pd.DataFrame(rows)
     table.to_parquet(out / "amplification.parquet", index=False)
