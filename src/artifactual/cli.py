@@ -13,6 +13,7 @@ import typer
 from artifactual import console as render
 from artifactual.cli_audit import (judge_config, markers_option, print_comparison,
                                    print_findings, print_judge, print_summary)
+from artifactual.cli_curate import register as register_curate
 from artifactual.cli_io import console, err_console, fail as _fail, say, show as _show
 from artifactual.errors import ArtifactualError
 
@@ -22,6 +23,7 @@ models_app = typer.Typer(no_args_is_help=True, help="Embedded default models.")
 app.add_typer(models_app, name="models")
 runs_app = typer.Typer(no_args_is_help=True, help="Inspect run directories.")
 app.add_typer(runs_app, name="runs")
+register_curate(app)  # filter, export
 
 
 @contextmanager
@@ -365,14 +367,19 @@ def train(config: Path = typer.Argument(..., help="training config (configs/trai
           save_model: bool = typer.Option(False, "--save-model", help="also write each model"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
     """Train on human vs LLM data (or a mixing sweep); write metrics.json, Parquet, plots."""
+    from artifactual.training import load_train_config
     from artifactual.training import train as run_training
 
     try:
+        cfg = load_train_config(config)
+        runner = run_training
+        if cfg.experiment == "amplify":  # trains, generates and audits
+            from artifactual.amplification import run as runner
         with _progress(quiet) as bar:
             # one bar per kind: runs, epochs, steps, eval (descs are 'kind: run name')
             progress = None if bar is None else (
                 lambda desc, done, total: bar(desc.split(":")[0], done, total))
-            result = run_training(config, out, save_model=save_model, progress=progress)
+            result = runner(cfg, out, save_model=save_model, progress=progress)
     except ArtifactualError as exc:
         _fail(exc)
     summary = result.metrics["summary"]

@@ -24,9 +24,9 @@ SUMMARY_KEYS = {"n_conversations", "n_turns", "mean_turns", "role_flip_rate",
                 "role_adherence_violation_rate", "digression_rate", "mean_drift",
                 "courtesy_loop_rate", "content_repetition_rate", "n_audited",
                 "format_failure_rate", "not_applicable", "n_applicable", "not_run",
-                "text_models"}
+                "text_models", "inputs"}
 PER_GROUP = {"group_by", "groups", "n_errors", "compare_by", "n_skipped_records", "detectors",
-             "markers", "not_applicable", "n_applicable", "not_run", "text_models"}
+             "markers", "not_applicable", "n_applicable", "not_run", "text_models", "inputs"}
 
 
 def test_summary_on_fixture_with_known_answers() -> None:
@@ -35,6 +35,10 @@ def test_summary_on_fixture_with_known_answers() -> None:
     # beekeeper_numeric: 11 messages, 1 interruption (7, user)
     s = audit(CAMEL / "good", detectors=("role_flip",)).summary
     assert set(s) == SUMMARY_KEYS
+    files = sorted((CAMEL / "good").iterdir())
+    assert [i["path"] for i in s["inputs"]] == [str(f) for f in files if f.suffix in (".json", ".jsonl")]
+    assert all(i["size"] == Path(i["path"]).stat().st_size and len(i["sha256"]) == 64
+               for i in s["inputs"])
     assert s["n_conversations"] == 3 and s["n_turns"] == 23
     assert s["mean_turns"] == pytest.approx(23 / 3)
     assert s["role_flip_rate"] == pytest.approx(1 / 3)

@@ -13,7 +13,8 @@ The result's tables:
 - ``summary``: :func:`.summary.summarize` plus ``n_errors``, ``n_skipped_records``
   (records that are not conversations), ``detectors``, ``markers`` (``{"source":
   "inferred" | "given", "inferred": {...}, "used": {...} | None}``, or None without
-  ``role_flip``), ``not_applicable`` (``{detector or flag: reason}``), ``not_run``
+  ``role_flip``), ``inputs`` (one ``{path, size, sha256}`` per file read:
+  :mod:`.inputs`), ``not_applicable`` (``{detector or flag: reason}``), ``not_run``
   (detectors kept out of the default set for measured low precision and left out of
   this audit: ``{detector: reason}``), ``n_applicable`` (detector -> conversations it
   ran on) and ``compare_by``.
@@ -61,6 +62,7 @@ import pandas as pd
 from artifactual.analysis.stats.compare import compare
 from artifactual.analysis.applicability import resolve
 from artifactual.analysis.detectors.format import format_failures
+from artifactual.analysis.inputs import input_fingerprints
 from artifactual.analysis.registry import detector_needs, off_by_default, run_detector
 from artifactual.analysis.detectors.roles import Markers
 from artifactual.analysis.plan import AuditPlan, plan_audit
@@ -355,8 +357,7 @@ def audit(paths: str | Path | Iterable[str | Path], *,
                       detector_params=detector_params, speaker_pattern=speaker_pattern,
                       column=column, encoder_precision=encoder_precision,
                       task_field=task_field)
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     log = ErrorLog()
     convs, skipped, origins = _collect(paths, plan, log, progress)
     turns, conversations = to_frames(convs)
@@ -368,4 +369,5 @@ def audit(paths: str | Path | Iterable[str | Path], *,
     frames = run_detectors(plan, turns, context, progress=progress)
     result = finish_audit(plan, turns, conversations, frames, log, skipped, formats)
     result.summary["text_models"] = text_models(context, plan.precision)
+    result.summary["inputs"] = input_fingerprints(paths)
     return result

@@ -67,6 +67,7 @@ import pandas as pd
 
 from artifactual.analysis.audit import (AuditPlan, AuditResult, IdClaims, ProgressFn,
                                         finish_audit, plan_audit, prepare, run_detectors)
+from artifactual.analysis.inputs import input_fingerprints
 from artifactual.analysis.registry import detector_needs, detector_scope, get_detector
 from artifactual.analysis.detectors.roles import Markers
 from artifactual.analysis.tables import to_frames
@@ -155,9 +156,8 @@ def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None =
     if shard_size is not None and shard_size < 1:
         raise AnalysisError(f"shard_size must be >= 1, got {shard_size}",
                             fix="pass a number of conversations per shard, e.g. 200")
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    files = _input_files(list(paths), plan)
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    files = _input_files(paths, plan)
     t0 = time.perf_counter()
     with _ray_data_logs(quiet):
         ray = init_ray(address, quiet=quiet)
@@ -188,6 +188,7 @@ def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None =
     times.corpus_s, t0 = time.perf_counter() - t0, time.perf_counter()
     result = finish_audit(plan, turns, conversations, frames, log, skipped, formats)
     result.summary["text_models"] = {"encoder_precision": plan.precision}
+    result.summary["inputs"] = input_fingerprints(paths)
     times.finish_s = time.perf_counter() - t0
     times.total_s = time.perf_counter() - t_start
     return result

@@ -4,8 +4,9 @@
 * :mod:`~artifactual.training.reward`: Bradley-Terry reward model on pairwise preferences;
 * :mod:`~artifactual.training.instruct`: instruction tuning (LoRA or full), ROUGE-L + cosine;
 * :mod:`~artifactual.training.mixing`: human:LLM mixing curves at a fixed training size;
-* :mod:`~artifactual.training.amplify`: are artifacts amplified by tuning on generated
-  role-play, and does filtering the audit's flags first lower them?
+* :mod:`~artifactual.training.amplify`: the training side of the amplification experiment
+  (:mod:`artifactual.amplification` runs it: are artifacts amplified by tuning on generated
+  role-play, and does filtering the audit's flags first lower them?)
 * :func:`train`: run a training config (``configs/train_*.yaml``) into an output folder.
 
 Torch and transformers are imported only when an experiment runs.
@@ -28,10 +29,12 @@ def train(config: Any, out_dir: Any, save_model: bool = False, progress: Any = N
     from artifactual.training.run import train as _train
 
     cfg = config if isinstance(config, TrainConfig) else load_train_config(config)
-    if cfg.experiment == "amplify":  # tunes, generates and audits: a flow of its own
-        from artifactual.training.amplify import run as run_amplify
+    if cfg.experiment == "amplify":  # generates and audits too: above this layer
+        from artifactual.errors import ConfigError
 
-        return run_amplify(cfg, out_dir, save_model=save_model, progress=progress)
+        raise ConfigError("experiment 'amplify' generates and audits as well as trains",
+                          fix="run it with `artifactual train CONFIG` or "
+                              "artifactual.amplification.run(config, out)")
     return _train(cfg, out_dir, save_model=save_model, progress=progress)
 
 

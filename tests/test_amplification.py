@@ -1,4 +1,4 @@
-"""The amplification experiment's plumbing at a size CI can afford: real LoRA tuning of the
+"""The amplification experiment's plumbing (artifactual.amplification) at a size CI can afford: real LoRA tuning of the
 embedded model on real generated role-play (benchmarks/data/smollm2), one LoRA-enabled vLLM
 engine for the untuned model and both adapters, the real audit. Structure, not results."""
 
@@ -12,10 +12,11 @@ import pytest
 import yaml
 
 from artifactual.errors import ConfigError
-from artifactual.training import load_train_config, train
-from artifactual.training.amplify_data import filter_turns, human_examples, roleplay_examples
+from artifactual.amplification import run as train
+from artifactual.training import load_train_config
+from artifactual.training.amplify_data import human_examples, roleplay_examples
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[1]
 RECORDS = ROOT / "benchmarks" / "data" / "smollm2" / "dev_roleplay_records.jsonl"
 HUMAN = ROOT / "benchmarks" / "data" / "human" / "task_oriented.jsonl"
 TASKS = [{"assistant_role": "Mechanic", "user_role": "Cyclist",
@@ -35,25 +36,27 @@ def _config(**over) -> dict:
     return {**shipped, "seeds": [0], "threads": 2, "amplify": amp}
 
 
-def test_filtered_pool_drops_and_trims_by_the_audits_flags():
+def test_examples_replay_each_turns_prompt_and_the_filtered_pool_is_what_filter_keeps(tmp_path):
     from artifactual.analysis.audit import audit
+    from artifactual.curate.filter import filter_records
+    from artifactual.curate.rules import FilterRules
     from artifactual.training.amplify_data import load_conversations
 
     convs = load_conversations(RECORDS)
     res = audit(RECORDS, detectors=["role_flip_unmarked", "courtesy_loop"], group_by=None)
-    keep, removed = filter_turns(res.conversations, res.turns, ["role_flip_unmarked"],
-                                 ["courtesy_loop"])
+    res.write(tmp_path / "audit")
+    done = filter_records(RECORDS, tmp_path / "audit", tmp_path / "kept",
+                          FilterRules(drop=["role_flip_unmarked"], trim=["courtesy_loop"]))
     flagged = set(res.conversations.loc[res.conversations["role_flip_unmarked"]
                                         .astype("boolean").fillna(False).astype(bool),
                                         "conversation_id"])
-    assert flagged and all(keep[c] == 0 for c in flagged)
-    assert removed["drop:role_flip_unmarked"] == len(flagged)
     everything = roleplay_examples(convs, word_limit=40, history_window=6)
-    kept = roleplay_examples(convs, keep=keep, word_limit=40, history_window=6)
-    assert len(kept) < len(everything) == sum(len(c.turns) for c in convs if any(
-        t.content.strip() for t in c.turns)) - sum(1 for c in convs for t in c.turns
-                                                   if not t.content.strip())
-    assert not {e.source.split(":")[0] for e in kept} & flagged
+    kept = roleplay_examples(load_conversations(*[tmp_path / "kept" / f
+                                                  for f in done.summary["outputs"]]),
+                             word_limit=40, history_window=6)
+    assert flagged and len(kept) < len(everything)
+    assert len(everything) == sum(1 for c in convs for t in c.turns if t.content.strip())
+    assert not {e.source.rsplit(":", 1)[0] for e in kept} & flagged
     ex = everything[1]  # the assistant's first reply: the prompt it was sent, then the turn
     conv = convs[0]
     assert ex.target == conv.turns[1].content and ex.messages[0]["role"] == "system"
@@ -89,13 +92,14 @@ def test_amplify_runs_end_to_end_at_ci_size(tmp_path: Path):
     assert metrics["n_train"] == 6 and metrics["experiment"] == "amplify"
     assert set(metrics["summary"]["groups"]) == {"base", "unfiltered", "filtered"}
     assert "unfiltered - base" in metrics["summary"]["contrasts"]
-    info = json.loads((out / "filter.json").read_text())
+    info = result.metrics["data"]
     assert info["examples"]["filtered"] < info["examples"]["unfiltered"]
+    assert (out / "filtered" / "filter.json").is_file()
     assert result.metrics["summary"]["groups"]["base"]["human_loss"]["n"] == 1
 
 
 def test_the_shipped_config_validates_with_eight_new_tasks():
-    from artifactual.training.amplify import _eval_config
+    from artifactual.amplification import _eval_config
 
     cfg = load_train_config(ROOT / "configs" / "train_amplify.yaml")
     gen = _eval_config(cfg.amplify, "model", 0, "check", {"a task it was trained on"})
