@@ -26,7 +26,7 @@ TASKS = [{"assistant_role": "Mechanic", "user_role": "Cyclist",
 def _config(**over) -> dict:
     shipped = yaml.safe_load((ROOT / "configs" / "train_amplify.yaml").read_text())
     amp = shipped["amplify"]
-    amp.update(train_data=str(RECORDS), human_data=str(HUMAN), n_train=6, n_human=3,
+    amp.update(train_data=str(RECORDS), human_data=str(HUMAN), n_train=6, n_human=4,
                max_length=256, markers=None, train={"epochs": 1, "batch_size": 3, "lr": 5e-4})
     amp["generate"].update(strategies=["camel-minimal"], sampling={"temperature": 0.7,
                            "top_p": 0.95, "max_tokens": 24})

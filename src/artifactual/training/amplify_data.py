@@ -81,31 +81,27 @@ def roleplay_examples(conversations: list[Any], *, word_limit: int, history_wind
 
 
 def human_examples(path: str | Path, n: int, seed: int) -> list[ChatExample]:
-    """Up to ``n`` dialogues (seeded draw) of an OpenAI-messages JSONL; each assistant turn
-    is a target after the turns before it."""
+    """``n`` examples (a seeded draw) of an OpenAI-messages JSONL: each assistant turn is a
+    target after the turns before it."""
     p = Path(path)
     if not p.is_file():
         raise InputError("human dialogues not found", where=str(p),
                          fix="point human_data at an OpenAI-messages JSONL (e.g. "
                              "benchmarks/data/human/task_oriented.jsonl)")
-    rows = []
+    out = []
     for line_no, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            msgs = json.loads(line)["messages"]
-            rows.append((line_no, [{"role": m["role"], "content": m["content"]} for m in msgs]))
+            msgs = [{"role": m["role"], "content": m["content"]} for m in json.loads(line)["messages"]]
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"bad dialogue: {exc!r}", where=f"{p}:{line_no}",
                              fix="each line needs messages: [{role, content}, ...]") from None
-    pick = np.random.default_rng(seed).permutation(len(rows))[:n]
-    out = []
-    for j in sorted(pick):
-        line_no, msgs = rows[j]
-        for i, m in enumerate(msgs):
-            if m["role"] == "assistant" and i and m["content"].strip():
-                out.append(ChatExample(msgs[:i], m["content"], f"{p.name}:{line_no}:{i}"))
-    return out
+        out += [ChatExample(msgs[:i], m["content"], f"{p.name}:{line_no}:{i}")
+                for i, m in enumerate(msgs) if m["role"] == "assistant" and i
+                and m["content"].strip()]
+    pick = np.random.default_rng(seed).permutation(len(out))[:n]
+    return [out[i] for i in sorted(pick)]
 
 
 def encode(tok: Any, ex: ChatExample, max_length: int) -> tuple[list[int], list[int]]:

@@ -166,7 +166,7 @@ class AmplifySection(_Strict):
     drop: list[str] = Field(default_factory=lambda: ["role_flip", "role_flip_unmarked"])
     trim: list[str] = Field(default_factory=lambda: ["courtesy_loop"])
     n_train: int | None = Field(None, ge=2)  # examples per model (default: the filtered set's size)
-    n_human: int = Field(40, ge=1)  # human dialogues for the held-out loss
+    n_human: int = Field(48, ge=1)  # human assistant turns (with their history) for the loss
     word_limit: int | None = None  # prompt replay; default: the run's manifest, else 50
     history_window: int | None = None
     lora_r: int = Field(16, ge=1)
