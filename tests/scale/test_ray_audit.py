@@ -13,6 +13,7 @@ import pytest
 
 from artifactual.analysis import audit
 from artifactual.errors import AnalysisError
+from artifactual.report import write_audit_dir
 from artifactual.scale.audit_work import cut_shards
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -100,7 +101,7 @@ def test_ray_audit_equals_plain_audit(ray_local, tmp_path: Path) -> None:
 
     stages = {stage: (done, total) for stage, done, total in seen}
     assert stages == {"read": (12, 12), "parse": (5, 5), "detect": (6, 6)}
-    paths = result.write(tmp_path / "out")
+    paths = write_audit_dir(result, tmp_path / "out")
     assert paths["report"].stat().st_size > 0 and paths["comparison"].exists()
 
 
