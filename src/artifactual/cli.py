@@ -154,6 +154,7 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
     import pandas as pd
 
     import artifactual
+    from artifactual.report import write_audit_dir
 
     try:
         with _progress(quiet) as progress:
@@ -166,7 +167,7 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
                                        detectors=names, compare_by=compare_by,
                                        reference=reference, markers=given_markers,
                                        encoder_precision=precision, **scale)
-        result.write(out)
+        write_audit_dir(result, out)
     except ArtifactualError as exc:
         _fail(exc)
     if details:
@@ -209,6 +210,7 @@ def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool
     estimates table with ``details``) and the spread findings in words."""
     from artifactual.analysis import kinds
     from artifactual.analysis.stats.compare_config import run_compare_config
+    from artifactual.report import write_audit_dir
 
     try:
         with _progress(quiet) as progress:
@@ -220,7 +222,7 @@ def _run_kind(kind: str, paths: list[str], out: Path, quiet: bool, compare: bool
             else:
                 result = kinds.audit_kind(kind, paths, reference=reference, judges=judges,
                                           progress=progress)
-        result.write(out)
+        write_audit_dir(result, out)
     except ArtifactualError as exc:
         _fail(exc)
     if details or "p_holm" not in result.comparison:

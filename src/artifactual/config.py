@@ -13,8 +13,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from artifactual.errors import ConfigError
-from artifactual.generation.backends.openai import OpenAIOptions
-from artifactual.generation.backends.vllm import EngineOptions
+from artifactual.generators import available_generators, get_generator
+from artifactual.options import EngineOptions, OpenAIOptions
 from artifactual.records import Sampling
 
 __all__ = ["RunConfig", "RayOptions", "CostPer1k", "load_config", "parse_config", "section_of",
@@ -84,8 +84,6 @@ class RunConfig(_Strict):
 
     @model_validator(mode="after")
     def _section(self) -> "RunConfig":
-        from artifactual.generation.registry import available_generators, get_generator
-
         if self.generator not in available_generators():
             raise ValueError(f"unknown generator {self.generator!r}; use one of {available_generators()}")
         data = getattr(self, self.generator, None)

@@ -140,8 +140,8 @@ def test_write_produces_the_output_files(tmp_path: Path) -> None:
     result = audit([CAMEL / "good", CAMEL / "bad"])
     paths = result.write(tmp_path / "out")
     names = {p.name for p in (tmp_path / "out").iterdir()}
-    assert {"conversations.parquet", "errors.parquet", "summary.json", "turns.parquet",
-            "report.html"} <= names
+    assert names == {"conversations.parquet", "errors.parquet", "summary.json", "turns.parquet"}
+    assert set(paths) == {"turns", "conversations", "errors", "summary"}  # no report: the caller's
     assert json.loads(paths["summary"].read_text()) == result.summary
     assert "\n  " in paths["summary"].read_text()  # indent 2
     turns = pd.read_parquet(paths["turns"])

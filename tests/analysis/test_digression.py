@@ -55,8 +55,9 @@ def _topic_conv(i: int, topic: str) -> Conversation:
 
 def test_off_topic_turn_is_flagged_with_its_similarities(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # fp32: the arithmetic is checked to 1e-5 against vectors embedded in another batch,
-    # and bf16 vectors vary with the batch by up to ~3e-4 (test_encoder.py)
+    # fp32, the precision the expected flags were written for; the arithmetic is checked
+    # to 1e-5 against vectors embedded in another batch (a text's vector does not depend
+    # on its batch: test_encoder.py)
     monkeypatch.setenv(PRECISION_ENV, "fp32")
     turns, convs = to_frames([_conv("c", TOMATO, "Grow tomatoes on a shaded balcony.")])
     out = detect_digression(turns, tasks=task_texts(convs))

@@ -15,6 +15,7 @@ from artifactual.cli import app
 from artifactual.errors import ConfigError, InputError
 from artifactual.readers import ErrorLog, read
 from artifactual.records import Instruction, Text
+from artifactual.report import write_audit_dir
 
 ROOT = Path(__file__).parents[2]
 PAIRS = [
@@ -84,7 +85,7 @@ def test_compare_text_pairs_is_paired(pairs_file: Path, tmp_path: Path) -> None:
     assert 0 < comp.loc[("first_singular_per_100w", "llm"), "p_value"] <= 1
     assert {"texts", "motif_divergence", "motif_comparison"} <= set(res.tables)
     assert res.tables["motif_divergence"].iloc[0]["js_divergence"] > 0
-    paths = res.write(tmp_path / "out")
+    paths = write_audit_dir(res, tmp_path / "out")
     assert json.loads(paths["summary"].read_text())["n_texts"] == 8
     assert pd.read_parquet(paths["texts"]).shape[0] == 8
     assert "<html" in paths["report"].read_text().lower()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Protocol, runtime_checkable
 
-from artifactual.generation.backends.base import ChatRequest, ChatResult
+from artifactual.chat import ChatRequest, ChatResult
 from artifactual.records import Usage
 
 __all__ = ["Dialogue", "derive_seed"]

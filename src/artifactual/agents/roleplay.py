@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from artifactual.agents.base import derive_seed
 from artifactual.agents.templates import Strategy
 from artifactual.agents.termination import Termination, TurnView
-from artifactual.generation.backends.base import ChatRequest, ChatResult
+from artifactual.chat import ChatRequest, ChatResult
 from artifactual.records import Conversation, Sampling, Speaker, Turn, Usage
 
 __all__ = ["RolePlayTask", "RolePlaySession", "join_prefix"]

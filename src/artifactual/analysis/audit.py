@@ -83,7 +83,8 @@ ProgressFn = Callable[[str, int, "int | None"], None]
 
 @dataclass
 class AuditResult:
-    """Tables and summary of one audit; :meth:`write` saves them."""
+    """Tables and summary of one audit; :meth:`write` saves them
+    (:func:`artifactual.report.write_audit_dir` adds ``report.html``)."""
 
     turns: pd.DataFrame
     conversations: pd.DataFrame
@@ -92,8 +93,8 @@ class AuditResult:
     comparison: pd.DataFrame | None = None
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write turns/conversations/errors ``.parquet``, ``summary.json`` and ``report.html``;
-        return paths."""
+        """Write turns/conversations/errors ``.parquet`` and ``summary.json`` (and the
+        comparison's ``.parquet`` / ``.json``); return paths."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = {name: out / f"{name}.parquet" for name in ("turns", "conversations", "errors")}
@@ -108,9 +109,6 @@ class AuditResult:
             paths["comparison_json"] = out / "comparison.json"
             paths["comparison_json"].write_text(
                 self.comparison.to_json(orient="records", indent=2) + "\n", encoding="utf-8")
-        from artifactual.report import write_report  # lazy: analysis never imports report eagerly
-
-        paths["report"] = write_report(self, out / "report.html")
         return paths
 
 

@@ -33,7 +33,6 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -93,8 +92,9 @@ class KindResult:
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write each table and ``comparison`` as Parquet, ``errors.parquet``,
-        ``summary.json`` and ``report.html``; return the paths."""
+        """Write each table and ``comparison`` as Parquet, ``errors.parquet`` and
+        ``summary.json``; return the paths (``report.html`` beside them:
+        :func:`artifactual.report.write_audit_dir`)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths: dict[str, Path] = {}
@@ -105,7 +105,6 @@ class KindResult:
         paths["summary"] = out / "summary.json"
         paths["summary"].write_text(json.dumps(_plain(self.summary), indent=2) + "\n",
                                     encoding="utf-8")
-        paths["report"] = _report(self, out / "report.html")
         return paths
 
 
@@ -128,28 +127,6 @@ def _plain(v: Any) -> Any:
         return [_plain(x) for x in v]
     v = v.item() if isinstance(v, np.generic) else v
     return None if isinstance(v, float) and not np.isfinite(v) else v
-
-
-def _report(result: KindResult, path: Path) -> Path:
-    """The shared HTML report, fed with this kind's main table as its 'turns'."""
-    from artifactual.report import write_report
-
-    main = next(iter(result.tables.values()), pd.DataFrame())
-    flags = [c for c in main.columns
-             if pd.api.types.is_bool_dtype(main[c]) and c != "is_classification"]
-    text_col = next((c for c in ("text", "output", "a") if c in main.columns), None)
-    turns = pd.DataFrame({
-        "conversation_id": main.get("id", main.get("item_id", pd.Series(main.index))).astype(str),
-        "turn_index": 0, "speaker": main.get("group", "").astype(str) if "group" in main else "",
-        "role": main.get("origin", ""), "content": main[text_col] if text_col else "",
-        **{c: main[c] for c in flags},
-        "evidence": main["evidence"] if "evidence" in main else ""})
-    summary = {k: v for k, v in result.summary.items() if not isinstance(v, (dict, list))}
-    summary.update({f"finding {i}": line for i, line in
-                    enumerate(result.summary.get("spread_findings") or [], 1)})
-    shim = SimpleNamespace(turns=turns, conversations=pd.DataFrame({"conversation_id": []}),
-                           errors=result.errors, summary=summary, comparison=result.comparison)
-    return write_report(shim, path, title=f"artifactual {result.kind} audit")
 
 
 # -------------------------------------------------------------------- reading

@@ -4,7 +4,7 @@ Every dialogue keeps one request in flight on the engine. When the engine finish
 request, its result is cached, applied to its dialogue, and that dialogue's next request
 (answered from the cache while possible) is queued at once. Finished dialogues are
 handed to ``on_finished`` after each engine step in which any ended, so records are
-still flushed as they finish. One :class:`.scheduler.StepStats` is kept per engine step
+still flushed as they finish. One :class:`.steps.StepStats` is kept per engine step
 in which a request finished (``active``: requests in flight in that step; ``sent``:
 requests queued since the previous entry).
 """
@@ -12,19 +12,17 @@ requests queued since the previous entry).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from artifactual.agents.base import Dialogue
 from artifactual.generation.backends.base import ChatResult, request_key
-
-if TYPE_CHECKING:
-    from artifactual.generation.scheduler import Scheduler
+from artifactual.generation.steps import Driver, StepStats
 
 __all__ = ["run_continuous"]
 
 
 class _Loop:
-    def __init__(self, sched: "Scheduler"):
+    def __init__(self, sched: Driver):
         self.s = sched
         self.inflight: dict[str, tuple[Dialogue, str]] = {}  # request id -> (dialogue, cache key)
         self.ended: list[Dialogue] = []
@@ -66,10 +64,8 @@ class _Loop:
         return n
 
 
-def run_continuous(sched: "Scheduler", dialogues: Sequence[Dialogue]) -> None:
+def run_continuous(sched: Driver, dialogues: Sequence[Dialogue]) -> None:
     """Run ``dialogues`` to the end with continuous batching on ``sched.backend``."""
-    from artifactual.generation.scheduler import StepStats
-
     loop = _Loop(sched)
     t0 = time.perf_counter()
     try:

@@ -18,7 +18,8 @@ from artifactual.generation.scheduler import Scheduler, StepStats
 from artifactual.generation.store import RunStore
 
 __all__ = ["generate", "GenerateResult", "Progress", "make_run_backend", "run_summary", "open_run",
-           "plan_run", "plan_or_finish", "RunPlan", "run_units", "record_context", "session_entry", "close_run"]
+           "plan_run", "plan_or_finish", "RunPlan", "run_units", "record_context", "session_entry", "close_run",
+           "run_session"]
 
 Progress = Callable[[str, int, int], None]  # (description, completed, total)
 
@@ -178,17 +179,32 @@ def close_run(cfg: RunConfig, store: RunStore) -> None:
                  **(totals(store.records()) if totals else {}))
 
 
+def run_session(cfg: RunConfig, out: str | Path, progress: Progress | None,
+                execute: Callable[[RunStore, RunPlan], tuple[GenerateResult, dict]]
+                ) -> GenerateResult:
+    """The frame of every generation session, here or on Ray: open (or resume) the run
+    directory, plan, let ``execute(store, plan)`` run the units still to do and return the
+    result and its ``manifest["sessions"]`` entry, then total and close the run."""
+    store = open_run(cfg, out)
+    try:
+        plan, finished = plan_or_finish(cfg, store, progress)
+        if finished:
+            return finished
+        result, entry = execute(store, plan)
+        store.manifest.setdefault("sessions", []).append(entry)
+        close_run(cfg, store)
+        return result
+    finally:
+        store.close()
+
+
 def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
              progress: Progress | None = None) -> GenerateResult:
     """Generate every record of ``cfg`` into ``out``; finished records are skipped on resume.
 
     Pass ``backend`` to reuse a running engine (it must serve ``cfg.model``).
     """
-    store = open_run(cfg, out)
-    try:
-        plan, finished = plan_or_finish(cfg, store, progress)
-        if finished:
-            return finished
+    def execute(store: RunStore, plan: RunPlan) -> tuple[GenerateResult, dict]:
         total = len(plan.sessions)
         engine = backend or make_run_backend(cfg)
         ctx = record_context(cfg, engine)
@@ -204,12 +220,10 @@ def generate(cfg: RunConfig, out: str | Path, *, backend: Backend | None = None,
         sched = run_units(plan.gen, cfg, store, plan.todo, engine, ctx, on_done)
         result = GenerateResult(Path(out), total, len(plan.todo), plan.n_skipped, sched.stats,
                                 n_unfinished=plan.unfinished(store))
-        store.manifest.setdefault("sessions", []).append(session_entry(
-            result, ctx.backend, {k: v - stats0.get(k, 0) for k, v in getattr(engine, "stats", {}).items()}))
-        close_run(cfg, store)
-        return result
-    finally:
-        store.close()
+        used = {k: v - stats0.get(k, 0) for k, v in getattr(engine, "stats", {}).items()}
+        return result, session_entry(result, ctx.backend, used)
+
+    return run_session(cfg, out, progress, execute)
 
 
 def _usage(store: RunStore) -> dict[str, dict[str, int]]:

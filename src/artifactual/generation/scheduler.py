@@ -22,20 +22,11 @@ from typing import Callable, Sequence
 
 from artifactual.agents.base import Dialogue
 from artifactual.generation.backends.base import Backend, ChatResult, request_key
+from artifactual.generation.continuous import run_continuous
+from artifactual.generation.steps import StepStats
 from artifactual.generation.store import ResultCache
 
 __all__ = ["Scheduler", "StepStats"]
-
-
-@dataclass
-class StepStats:
-    step: int
-    active: int
-    sent: int
-    cached: int
-    finished: int
-    seconds: float
-    completion_tokens: int
 
 
 @dataclass
@@ -57,8 +48,6 @@ class Scheduler:
     async def run(self, dialogues: Sequence[Dialogue]) -> None:
         """Run until every dialogue is done."""
         if self.continuous and hasattr(self.backend, "submit"):
-            from artifactual.generation.continuous import run_continuous
-
             run_continuous(self, dialogues)
             return
         active = [d for d in dialogues if not d.done]

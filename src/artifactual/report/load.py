@@ -3,13 +3,12 @@ re-rendered from there (:func:`report_from_dir`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from artifactual.analysis.audit import AuditResult
 from artifactual.errors import InputError
 from artifactual.report.html import DEFAULT_TITLE, write_report
 
@@ -25,10 +24,8 @@ def _read_table(path: Path) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def load_audit_dir(audit_dir: str | Path) -> Any:
+def load_audit_dir(audit_dir: str | Path) -> AuditResult:
     """An AuditResult rebuilt from the files ``AuditResult.write`` left in ``audit_dir``."""
-    from artifactual.analysis.audit import AuditResult
-
     root = Path(audit_dir)
     needed = [root / "turns.parquet", root / "conversations.parquet", root / "summary.json"]
     absent = [p.name for p in needed if not p.is_file()]
@@ -36,7 +33,7 @@ def load_audit_dir(audit_dir: str | Path) -> Any:
         raise InputError(f"not an audit output directory: {', '.join(absent)} missing",
                          where=str(root),
                          fix="point at a directory written by `artifactual audit --out DIR` "
-                             "or AuditResult.write(DIR)")
+                             "or write_audit_dir(result, DIR)")
     try:
         summary = json.loads((root / "summary.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -47,12 +44,7 @@ def load_audit_dir(audit_dir: str | Path) -> Any:
               "errors": pd.read_parquet(errors_path) if errors_path.is_file() else pd.DataFrame()}
     comparison = next((_read_table(p) for p in (root / "comparison.parquet",
                                                  root / "comparison.json") if p.is_file()), None)
-    names = {f.name for f in dataclasses.fields(AuditResult)}
-    result = AuditResult(summary=summary, **tables,
-                         **({"comparison": comparison} if "comparison" in names else {}))
-    if "comparison" not in names:
-        result.comparison = comparison  # type: ignore[attr-defined]
-    return result
+    return AuditResult(summary=summary, comparison=comparison, **tables)
 
 
 def report_from_dir(audit_dir: str | Path, path: str | Path | None = None,

@@ -69,7 +69,6 @@ from artifactual.analysis.audit import (AuditPlan, AuditResult, IdClaims, Progre
                                         finish_audit, plan_audit, prepare, run_detectors)
 from artifactual.analysis.inputs import input_fingerprints
 from artifactual.analysis.registry import detector_needs, detector_scope, get_detector
-from artifactual.analysis.detectors.roles import Markers
 from artifactual.analysis.tables import to_frames
 from artifactual.analysis.text import TextContext, task_texts, turn_texts
 from artifactual.errors import AnalysisError
@@ -119,31 +118,23 @@ class RayTimings:
 
 def audit_ray(paths: str | Path | Iterable[str | Path], *, address: str | None = None,
               actors: int | None = None, shard_size: int | None = None, quiet: bool = False,
-              detectors: Sequence[str] | None = None,
-              markers: Markers | Mapping[str, Any] | None = None,
-              format: str | None = None, group_by: str | None = "strategy",
-              compare_by: str | None = None, reference: str | None = None, seed: int = 0,
-              progress: ProgressFn | None = None,
-              detector_params: Mapping[str, Mapping[str, Any]] | None = None,
-              speaker_pattern: str | None = None, column: str | None = None,
-              timings: RayTimings | None = None,
-              encoder_precision: str | None = None,
-              task_field: str | None = None) -> AuditResult:
+              progress: ProgressFn | None = None, timings: RayTimings | None = None,
+              **options: Any) -> AuditResult:
     """:func:`artifactual.analysis.audit.audit` on Ray Data (module docstring).
 
-    Every keyword of ``audit`` has its meaning and default. ``address`` joins a Ray
-    cluster (default: a local runtime, see :func:`.cluster.init_ray`); ``actors`` sizes
-    the actor pool (default: the cluster's CPUs; never more than shards); ``shard_size``
-    is conversations per shard (default: about four shards per actor, at most 1,000
+    ``options`` are the plain audit's keywords (``detectors``, ``markers``, ``format``,
+    ``group_by``, ``compare_by``, ``reference``, ``seed``, ``detector_params``,
+    ``speaker_pattern``, ``column``, ``encoder_precision``, ``task_field``), with its
+    meanings and defaults: both resolve them with
+    :func:`artifactual.analysis.plan.plan_audit`. ``address`` joins a Ray cluster
+    (default: a local runtime, see :func:`.cluster.init_ray`); ``actors`` sizes the actor
+    pool (default: the cluster's CPUs; never more than shards); ``shard_size`` is
+    conversations per shard (default: about four shards per actor, at most 1,000
     conversations each). ``timings``, if given, is filled in.
     """
     t_start = time.perf_counter()
     times = timings if timings is not None else RayTimings()
-    plan = plan_audit(detectors=detectors, markers=markers, format=format, group_by=group_by,
-                      compare_by=compare_by, reference=reference, seed=seed,
-                      detector_params=detector_params, speaker_pattern=speaker_pattern,
-                      column=column, encoder_precision=encoder_precision,
-                      task_field=task_field)
+    plan = plan_audit(**options)
     corpus = [n for n in plan.detectors if detector_scope(n) == "corpus"]
     local = [n for n in plan.detectors if n not in corpus]
     for name in corpus:

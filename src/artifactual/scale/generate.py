@@ -40,9 +40,10 @@ from artifactual.config import RunConfig
 from artifactual.errors import ArtifactualError, ConfigError
 from artifactual.generation.registry import get_generator
 from artifactual.generation.run import (GenerateResult, Progress, RunPlan, close_run,
-                                        make_run_backend, open_run, plan_or_finish, record_context,
+                                        make_run_backend, open_run, record_context, run_session,
                                         run_units, session_entry)
-from artifactual.generation.scheduler import StepStats
+from artifactual.generation.steps import StepStats
+from artifactual.generation.store import RunStore
 from artifactual.scale.cluster import init_ray
 
 __all__ = ["generate_ray", "assign_shards", "ShardWorker", "run_shard"]
@@ -151,11 +152,8 @@ def generate_ray(cfg: RunConfig, out: str | Path, *, address: str | None = None,
     ``address`` joins a running cluster; without it a local Ray runtime starts.
     """
     out = Path(out)
-    store = open_run(cfg, out)
-    try:
-        plan, finished = plan_or_finish(cfg, store, progress)
-        if finished:
-            return finished
+
+    def execute(store: RunStore, plan: RunPlan) -> tuple[GenerateResult, dict]:
         total = len(plan.sessions)
         n_shards = cfg.ray.shards or max(cfg.ray.actors, math.ceil(len(plan.todo) / cfg.ray.shard_size))
         shards = [(k, ids) for k, ids in enumerate(assign_shards(plan.todo, plan.gen, n_shards)) if ids]
@@ -187,13 +185,11 @@ def generate_ray(cfg: RunConfig, out: str | Path, *, address: str | None = None,
         entry = session_entry(result, cfg.backend, {})
         entry["seconds"] = round(result.wall_seconds, 3)  # shards ran in parallel
         entry["ray"] = {**store.manifest["ray"], "shard_stats": rows}
-        store.manifest.setdefault("sessions", []).append(entry)
         if progress:
             progress(cfg.generator, total - result.n_unfinished, total)
-        close_run(cfg, store)
-        return result
-    finally:
-        store.close()
+        return result, entry
+
+    return run_session(cfg, out, progress, execute)
 
 
 def _drive(ds: Any, store: Any, plan: Any, total: int, progress: Progress | None,

@@ -18,12 +18,10 @@ import os
 import random
 import time
 from typing import Any
-from urllib.parse import urlsplit
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from artifactual.errors import BackendError
 from artifactual.generation.backends.base import ChatRequest, ChatResult, response_format
+from artifactual.options import OpenAIOptions
 
 __all__ = ["OpenAIOptions", "OpenAIBackend", "backoff_delay", "read_api_key", "scrub",
            "context_full", "vllm_extra_body", "NO_KEY"]
@@ -31,34 +29,6 @@ __all__ = ["OpenAIOptions", "OpenAIBackend", "backoff_delay", "read_api_key", "s
 NO_KEY = "EMPTY"  # what servers without auth (a local vLLM) are sent
 _RETRY_STATUS = {408, 409, 425, 429}
 _CONTEXT_MARKERS = ("maximum context length", "context length", "max_model_len", "too long")
-
-
-class OpenAIOptions(BaseModel):
-    """The ``openai:`` block of a config (also used by the ``langchain`` backend's ChatOpenAI)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    base_url: str = "http://127.0.0.1:8000/v1"
-    api_key_env: str | None = Field(
-        "OPENAI_API_KEY", description="NAME of the environment variable holding the key; "
-                                      "null for a server without auth")
-    concurrency: int = Field(8, ge=1)
-    max_retries: int = Field(5, ge=0)
-    timeout_s: float = Field(60.0, gt=0)
-    backoff_base_s: float = Field(0.5, ge=0)
-    backoff_max_s: float = Field(30.0, ge=0)
-    extra_body: dict[str, Any] = Field(default_factory=dict)  # sent with every request (e.g. top_k)
-
-    @field_validator("base_url")
-    @classmethod
-    def _no_credentials(cls, v: str) -> str:
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"base_url must be an http(s) URL such as http://127.0.0.1:8000/v1, got {v!r}")
-        if "@" in parts.netloc:
-            raise ValueError("base_url must not hold credentials; put the key in the environment "
-                             "variable named by api_key_env")
-        return v
 
 
 def read_api_key(env_name: str | None) -> str:

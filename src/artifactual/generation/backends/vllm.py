@@ -17,34 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from artifactual.errors import BackendError
 from artifactual.generation.backends.base import ChatRequest, ChatResult
+from artifactual.options import EngineOptions
 
 __all__ = ["EngineOptions", "VLLMBackend", "engine_device", "resolve_enforce_eager"]
-
-
-class EngineOptions(BaseModel):
-    """Engine settings passed through to ``vllm.LLM``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    dtype: str = "auto"
-    max_model_len: int = 2048
-    kv_cache_gib: float | None = 2.0  # CPU: VLLM_CPU_KVCACHE_SPACE
-    gpu_memory_utilization: float | None = None  # GPU (or CPU fraction of the NUMA node)
-    # None: eager on CPU (no CUDA graphs there), CUDA graphs on a GPU (faster decoding);
-    # see resolve_enforce_eager.
-    enforce_eager: bool | None = None
-    tensor_parallel_size: int = 1
-    pipeline_parallel_size: int = 1
-    seed: int = 0
-    max_num_seqs: int | None = None
-    # None: off on vllm-cpu, whose seeded sampling crashes on a chunked (partial) prefill
-    # ("CPU Generator does not use offset"); on by default elsewhere.
-    chunked_prefill: bool | None = None
-    extra: dict[str, Any] = {}
 
 
 def _is_cpu_build() -> bool:
