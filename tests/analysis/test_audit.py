@@ -24,9 +24,10 @@ SUMMARY_KEYS = {"n_conversations", "n_turns", "mean_turns", "role_flip_rate",
                 "role_adherence_violation_rate", "digression_rate", "mean_drift",
                 "courtesy_loop_rate", "content_repetition_rate", "n_audited",
                 "format_failure_rate", "not_applicable", "n_applicable", "not_run",
-                "text_models", "inputs"}
+                "text_models", "inputs", "failure_modes"}
 PER_GROUP = {"group_by", "groups", "n_errors", "compare_by", "n_skipped_records", "detectors",
-             "markers", "not_applicable", "n_applicable", "not_run", "text_models", "inputs"}
+             "markers", "not_applicable", "n_applicable", "not_run", "text_models", "inputs",
+             "failure_modes"}
 
 
 def test_summary_on_fixture_with_known_answers() -> None:
