@@ -175,7 +175,9 @@ def test_compare_text_has_spread_and_context_rows(domain_file: Path, tmp_path: P
     assert result.summary["context"] == "domain"
     assert set(result.summary["spread"]) == {"human", "llm"}
     assert isinstance(result.summary["spread_findings"], list)
-    paths = result.write(tmp_path / "out")
+    from artifactual.report import write_audit_dir  # the caller writes the report
+
+    paths = write_audit_dir(result, tmp_path / "out")
     assert "formality spread" in set(pd.read_parquet(paths["comparison"])["metric"])
     assert "formality spread" in paths["report"].read_text(encoding="utf-8")
 
