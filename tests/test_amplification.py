@@ -98,10 +98,15 @@ def test_amplify_runs_end_to_end_at_ci_size(tmp_path: Path):
     assert result.metrics["summary"]["groups"]["base"]["human_loss"]["n"] == 1
 
 
-def test_the_shipped_config_validates_with_eight_new_tasks():
+@pytest.mark.parametrize("name", ["train_amplify.yaml", "train_amplify_large.yaml"])
+def test_the_shipped_configs_validate_with_eight_new_tasks(name):
     from artifactual.amplification import _eval_config
+    from artifactual.config import load_config
 
-    cfg = load_train_config(ROOT / "configs" / "train_amplify.yaml")
+    cfg = load_train_config(ROOT / "configs" / name)
     gen = _eval_config(cfg.amplify, "model", 0, "check", {"a task it was trained on"})
     assert len(gen.section.tasks) == 8 and gen.engine.extra["enable_lora"] is True
     assert gen.engine.extra["max_lora_rank"] == cfg.amplify.lora_r
+    data = load_config(ROOT / "configs" / "amplify_data.yaml")  # the larger run's data
+    trained = {t.task for t in data.section.tasks}
+    assert not trained & {t.task for t in gen.section.tasks} and len(data.seeds) == 8
