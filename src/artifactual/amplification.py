@@ -44,8 +44,9 @@ from artifactual.curate.filter import filter_records
 from artifactual.curate.rules import FilterRules
 from artifactual.training.amplify_data import (encode, human_examples, load_conversations,
                                                roleplay_examples)
-from artifactual.training.common import (AmplifySection, Progress, TrainConfig, causal_lm,
-                                         quiet_hf, resolve_path, seed_everything, summarise)
+from artifactual.training.common import (AmplifySection, Progress, TrainConfig, quiet_hf,
+                                         resolve_path, seed_everything, summarise)
+from artifactual.training.models import causal_lm
 from artifactual.training.run import TrainResult, environment, write_metrics
 
 __all__ = ["run", "DATA_HINT"]

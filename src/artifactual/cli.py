@@ -14,7 +14,8 @@ from artifactual import console as render
 from artifactual.cli_audit import (judge_config, markers_option, print_comparison,
                                    print_findings, print_judge, print_summary)
 from artifactual.cli_curate import register as register_curate
-from artifactual.cli_io import console, err_console, fail as _fail, say, show as _show
+from artifactual.cli_train import register as register_train
+from artifactual.cli_io import console, err_console, fail as _fail, progress as _progress, say, show as _show
 from artifactual.errors import ArtifactualError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -24,14 +25,7 @@ app.add_typer(models_app, name="models")
 runs_app = typer.Typer(no_args_is_help=True, help="Inspect run directories.")
 app.add_typer(runs_app, name="runs")
 register_curate(app)  # filter, export
-
-
-@contextmanager
-def _progress(quiet: bool) -> Iterator:
-    """Yields a ``(description, completed, total)`` callback: a rich bar on a terminal,
-    periodic plain lines in a non-TTY log."""
-    with render.progress(err_console, quiet=quiet) as update:
-        yield update
+register_train(app)  # train
 
 
 @contextmanager
@@ -361,44 +355,6 @@ def runs_show(run_dir: Path = typer.Argument(..., help="a run directory (generat
                               for x in sessions]])
     _show(render.grid(["session", *[f"#{i}" for i in range(len(sessions))]], rows, width=width,
                       title="Sessions (one per generate call)"))
-
-
-@app.command()
-def train(config: Path = typer.Argument(..., help="training config (configs/train_*.yaml)"),
-          out: Path = typer.Option(..., "--out", "-o", help="output folder"),
-          save_model: bool = typer.Option(False, "--save-model", help="also write each model"),
-          quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars")) -> None:
-    """Train on human vs LLM data (or a mixing sweep); write metrics.json, Parquet, plots."""
-    from artifactual.training import load_train_config
-    from artifactual.training import train as run_training
-
-    try:
-        cfg = load_train_config(config)
-        runner = run_training
-        if cfg.experiment == "amplify":  # trains, generates and audits
-            from artifactual.amplification import run as runner
-        with _progress(quiet) as bar:
-            # one bar per kind: runs, epochs, steps, eval (descs are 'kind: run name')
-            progress = None if bar is None else (
-                lambda desc, done, total: bar(desc.split(":")[0], done, total))
-            result = runner(cfg, out, save_model=save_model, progress=progress)
-    except ArtifactualError as exc:
-        _fail(exc)
-    summary = result.metrics["summary"]
-    groups = list(summary["groups"])
-    gap = (summary.get("gap") or {}).get("metrics") or {}
-    cols = [*groups, *(["gap (first - last)"] if gap else [])]
-    rows: list[list[str]] = []
-    for m in summary["groups"][groups[0]]:
-        stats = [summary["groups"][g][m] for g in groups] + ([gap.get(m)] if gap else [])
-        rows.append([m])
-        rows.append(["  mean", *[render.fmt_number(x["mean"]) if x else "-" for x in stats]])
-        rows.append(["  95% CI", *[f"[{render.fmt_number(x['ci_low'])}, {render.fmt_number(x['ci_high'])}]"
-                                   if x else "-" for x in stats]])
-    _show(render.grid(["metric", *cols], rows, width=render.terminal_width(),
-                      title=f"{result.metrics['name']}: mean [95% CI] over "
-                            f"{len(result.metrics['seeds'])} seeds"))
-    console.print(f"wrote {out}")
 
 
 def main() -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import typer
 from rich.console import Console
 
+from artifactual import console as render
+
 from artifactual.errors import ArtifactualError
 
-__all__ = ["console", "err_console", "show", "fail", "say"]
+__all__ = ["console", "err_console", "show", "fail", "say", "progress"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,3 +32,11 @@ def say(lines: list[str]) -> None:
     """Print plain lines (no rich markup or highlighting)."""
     for line in lines:
         console.print(line, markup=False, highlight=False)
+
+
+@contextmanager
+def progress(quiet: bool) -> Iterator:
+    """Yields a ``(description, completed, total)`` callback: a rich bar on a terminal,
+    periodic plain lines in a non-TTY log."""
+    with render.progress(err_console, quiet=quiet) as update:
+        yield update

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from artifactual.training.common import (AmplifySection, Progress, TrainConfig, causal_lm,
-                                         mean_ci, pad_batch, seed_everything)
+from artifactual.training.common import (AmplifySection, Progress, TrainConfig, mean_ci,
+                                         seed_everything)
+from artifactual.training.models import causal_lm, pad_batch
 from artifactual.training.run import fit
 
 __all__ = ["ARMS", "CONTRASTS", "replay_settings", "nll", "tune", "contrasts"]

@@ -25,9 +25,10 @@ import pandas as pd
 import torch
 
 from artifactual.errors import InputError
-from artifactual.training.common import (InstructSection, Progress, TrainConfig, causal_lm,
-                                         pad_batch, quiet_hf, require_size, resolve_path,
-                                         seed_everything, split_indices)
+from artifactual.training.common import (InstructSection, Progress, TrainConfig, quiet_hf,
+                                         require_size, resolve_path, seed_everything,
+                                         split_indices)
+from artifactual.training.models import causal_lm, pad_batch
 from artifactual.training.mixing import Mix
 from artifactual.training.run import RunResult, Timer, fit
 
