@@ -148,7 +148,7 @@ def run(config: str | Path | dict | TrainConfig, out_dir: str | Path, save_model
     for seed in cfg.seeds:  # every adapter is tuned before the engine starts
         rows.append({"condition": "base", "seed": seed, "human_loss": base_loss})
         for arm in ("unfiltered", "filtered"):
-            model, curve, _ = tune(model_path, s, cfg, encoded[arm], n, seed, pad, progress,
+            model, curve = tune(model_path, s, cfg, encoded[arm], n, seed, pad, progress,
                                     f"train: {arm} seed {seed}")
             path = out / "adapters" / f"{arm}-seed{seed}"
             model.save_pretrained(path)
@@ -172,8 +172,7 @@ def run(config: str | Path | dict | TrainConfig, out_dir: str | Path, save_model
     finally:
         engine.close()
     runs = pd.DataFrame(rows)
-    metrics = [c for c in runs.columns if c.endswith(("_rate", "_turn_rate"))] + ["mean_turns",
-                                                                                  "human_loss"]
+    metrics = [c for c in runs.columns if c.endswith("_rate")] + ["mean_turns", "human_loss"]
     summary = summarise(runs, metrics, pair=("unfiltered", "filtered"))
     summary["contrasts"] = contrasts(runs, metrics)
     runs.to_parquet(out / "runs.parquet", index=False)

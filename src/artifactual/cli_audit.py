@@ -120,7 +120,7 @@ def print_findings(result, out: Path) -> None:
 
     summary = result.summary
     width = render.terminal_width()
-    say(short.headline(summary, result.conversations, result.turns, len(result.errors), width))
+    say(short.headline(summary, result.conversations, len(result.errors), width))
     data = findings(result)
     modes = summary.get("failure_modes") or {}
     if data["items"]:
@@ -136,8 +136,7 @@ def print_findings(result, out: Path) -> None:
         comp = result.comparison
         by = str(comp["group_by"].iloc[0]) if len(comp) else summary.get("compare_by")
         say([""] + short.contrast_lines(comp, width, by=by))
-    rest = short.absent_lines(summary, width) + [
-        line for line in render.termination_lines(summary)[:1]]
+    rest = short.absent_lines(summary, width) + render.termination_lines(summary)[:1]
     mk = summary.get("markers") or {}
     if mk.get("used"):
         used = mk["used"]

@@ -45,7 +45,7 @@ def _count_words(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def headline(summary: Mapping[str, Any], conversations: Any, turns: Any, n_errors: int,
+def headline(summary: Mapping[str, Any], conversations: Any, n_errors: int,
              width: int) -> list[str]:
     """What was read (conversations, turns, formats, speakers) and what was not audited."""
     n = int(summary.get("n_conversations") or 0)

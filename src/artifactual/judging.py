@@ -35,7 +35,7 @@ from artifactual.analysis.stats.calibration import (ARTIFACT_FLAGS, CI_METHOD, c
 from artifactual.config import JudgeConfig
 from artifactual.generation.judge import TEMPLATE, judge, make_judge_backend, model_label
 from artifactual.records import Conversation, Judgment, Speaker, Turn, record_to_json
-from artifactual.taxonomy import DETECTOR_MODES, MODES, NO_DETECTOR, mode_flags
+from artifactual.taxonomy import DETECTOR_MODES, MODES, NO_DETECTOR, mode_by_id, mode_flags
 
 if TYPE_CHECKING:  # pragma: no cover
     from artifactual.analysis.audit import AuditResult
@@ -107,7 +107,7 @@ def judge_summary(cfg: JudgeConfig, sample: int | None, backend: Backend, judgme
 
 def _mode_info(artifact: str) -> dict[str, Any]:
     """For a failure mode id: its label, category and the offline detectors behind it."""
-    mode = next((m for m in MODES if m.id == artifact), None)
+    mode = mode_by_id(artifact)
     if mode is None:
         return {}
     return {"mode_label": mode.label, "mode_category": mode.category,

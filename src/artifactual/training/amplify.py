@@ -57,7 +57,8 @@ def nll(model: Any, rows: list[tuple[list[int], list[int]]], pad: int, batch: in
 
 
 def tune(model_path: str, s: AmplifySection, cfg: TrainConfig, pool: list[tuple[list[int], list[int]]],
-          n: int, seed: int, pad: int, progress: Progress, desc: str) -> tuple[Any, list[float], list[int]]:
+          n: int, seed: int, pad: int, progress: Progress, desc: str) -> tuple[Any, list[float]]:
+    """A LoRA adapter tuned on a seeded draw of ``n`` rows of ``pool``; its loss curve."""
     seed_everything(seed, cfg.threads)
     pick = sorted(np.random.default_rng(seed).choice(len(pool), size=n, replace=False).tolist())
     rows = [pool[i] for i in pick]
@@ -68,7 +69,7 @@ def tune(model_path: str, s: AmplifySection, cfg: TrainConfig, pool: list[tuple[
         ids, labels, mask = pad_batch([rows[i] for i in batch], pad)
         return model(input_ids=ids, attention_mask=mask, labels=labels).loss
 
-    return model, fit(model, n, step, s.train, seed, progress, desc), pick
+    return model, fit(model, n, step, s.train, seed, progress, desc)
 
 
 def contrasts(runs: pd.DataFrame, metrics: list[str]) -> dict[str, Any]:

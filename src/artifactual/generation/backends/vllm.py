@@ -70,6 +70,7 @@ class VLLMBackend:
         self._queued: dict[str, tuple[str, float]] = {}
         self.adapter: tuple[str, int, str] | None = None  # (name, id, path) of a LoRA adapter
         self._owner: VLLMBackend | None = None  # the backend whose engine a view shares
+        self._adapter_ids: dict[str, int] = {}  # an owner's adapter path -> LoRA id
 
     def with_adapter(self, name: str, path: str | Path) -> "VLLMBackend":
         """A view of this engine whose every request runs with the LoRA adapter at ``path``
@@ -78,7 +79,6 @@ class VLLMBackend:
         owner = self._owner or self
         view = VLLMBackend(self.model, self.options)
         view._owner = owner
-        owner._adapter_ids = getattr(owner, "_adapter_ids", {})
         aid = owner._adapter_ids.setdefault(str(Path(path).resolve()), len(owner._adapter_ids) + 1)
         view.adapter = (name, aid, str(Path(path).resolve()))
         return view
