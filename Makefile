@@ -28,8 +28,9 @@ models: $(STAMP)
 # compared with camel-minimal. Engine logs go to runs/quickstart/engine.log (--verbose shows them).
 # The role-play convention is the generator's own, so the audit is given its markers.
 DEMO_MARKERS := {"user_markers": ["Instruction:"], "assistant_markers": ["Solution:"], "done_tokens": ["<CAMEL_TASK_DONE>"]}
-# The default detectors plus role_flip_unmarked (off by default: below precision 0.8 on two
-# development sources), because the 135M model's flips rarely use the markers.
+# The default detectors (role_flip, impersonation) plus those kept off by default for their
+# measured precision (below 0.8 on some labelled source; docs/detectors.md): the demo shows
+# what they find on the 135M model's role-play, whose flips rarely use the markers.
 DEMO_DETECTORS := role_flip,role_flip_unmarked,impersonation,digression,courtesy_loop,content_repetition
 demo: models
 	@$(BIN)/artifactual generate configs/quickstart.yaml --out runs/quickstart

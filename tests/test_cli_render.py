@@ -113,6 +113,11 @@ def test_the_default_output_is_findings_first_short_and_leaves_nothing_significa
                        "mean_drift", "repetition_similarity_mean"):
         assert diagnostic in shown or diagnostic not in text  # behind --details
     assert "--details" in text
+    # the detectors kept off for their measured precision share one "not run" entry
+    off = [n for n, why in summary["not_run"].items() if why.startswith("off by default")]
+    assert {"courtesy_loop", "content_repetition"} <= set(off)
+    assert f"not run: {', '.join(off)}: off by default" in text
+    assert "--detectors all runs them" in text
 
 
 def test_the_audit_summary_and_comparison_fit_80_columns_uncut(audited):

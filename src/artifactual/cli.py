@@ -97,7 +97,9 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
                    "stating it; dotted names read nested fields)"),
           detectors: Optional[str] = typer.Option(
               None, "--detectors", metavar="A,B,C",
-              help="comma-separated detector names (default: every registered detector)"),
+              help="comma-separated detector names, or all (default: those measured at "
+                   "precision >= 0.8 on every labelled source; the summary's not_run says why "
+                   "each other is off)"),
           compare_by: Optional[str] = typer.Option(
               None, "--compare-by", metavar="COL",
               help="compare groups: a conversations column (e.g. strategy) or 'path' (one "
@@ -154,6 +156,10 @@ def audit(paths: list[Path] = typer.Argument(..., help="log files, folders or ru
         with _progress(quiet) as progress:
             names = None if detectors is None else [d.strip() for d in detectors.split(",")
                                                          if d.strip()]
+            if judge_cfg is not None and names is None:  # what the judge is asked about runs too
+                from artifactual.analysis.registry import available_detectors, default_detectors
+                names = list(dict.fromkeys([*default_detectors(), *(
+                    a for a in judge_cfg.artifacts if a in available_detectors())]))
             scale = dict(ray=True, address=address, actors=actors, quiet=quiet) if ray or address else {}
             result = artifactual.audit([str(p) for p in paths], format=format, group_by=group_by,
                                        progress=progress, speaker_pattern=speaker_pattern,

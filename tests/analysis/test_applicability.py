@@ -67,7 +67,7 @@ def test_given_markers_override_inference(tmp_path: Path) -> None:
 
 
 def test_human_dialogue_has_no_role_markers_and_no_violations() -> None:
-    result = audit(FIX / "human_task.jsonl")
+    result = audit(FIX / "human_task.jsonl", detectors=("role_flip", "digression"))
     s = result.summary
     assert s["role_flip_rate"] is None and s["interruption_rate"] is None
     assert s["not_applicable"]["role_flip"] == "no role markers in this corpus"
@@ -78,6 +78,8 @@ def test_human_dialogue_has_no_role_markers_and_no_violations() -> None:
     # role adherence is off by default (measured precision < 0.8): None with its reason
     assert s["role_adherence_violation_rate"] is None
     assert "precision" in s["not_run"]["role_adherence"]
+    default = audit(FIX / "human_task.jsonl").summary  # the default set: no digression
+    assert default["digression_rate"] is None and "precision" in default["not_run"]["digression"]
     named = audit(FIX / "human_task.jsonl", detectors=["role_adherence"]).summary
     assert named["role_adherence_violation_rate"] == 0.0  # clarifying requests are not flips
     assert "role_adherence" not in named["not_run"]
@@ -86,11 +88,11 @@ def test_human_dialogue_has_no_role_markers_and_no_violations() -> None:
 def test_chitchat_has_no_task_so_digression_does_not_apply(tmp_path: Path) -> None:
     from artifactual.cli import app
 
-    s = audit(FIX / "chitchat.jsonl").summary
+    s = audit(FIX / "chitchat.jsonl", detectors=["all"]).summary
     assert s["digression_rate"] is None and s["mean_drift"] is None
     assert s["not_applicable"]["digression"] == "no task or goal statement in this corpus"
     res = CliRunner().invoke(app, ["audit", str(FIX / "chitchat.jsonl"), "--out",
-                                   str(tmp_path / "o"), "--quiet"])
+                                   str(tmp_path / "o"), "--quiet", "--detectors", "all"])
     assert res.exit_code == 0, res.output
     assert "not applicable: digression: no task or goal statement" in res.output
     assert "not applicable: role_flip: no role markers in this corpus" in res.output

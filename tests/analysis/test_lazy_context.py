@@ -70,7 +70,8 @@ def test_content_repetition_embeds_only_turns_long_enough_to_compare() -> None:
 
 
 def test_the_audit_reports_what_its_text_pipeline_did() -> None:
-    result = audit(FIXTURES / "camel" / "good", encoder_precision="fp32")
+    result = audit(FIXTURES / "camel" / "good", encoder_precision="fp32",
+                   detectors=("role_flip", "digression", "courtesy_loop", "content_repetition"))
     tm = result.summary["text_models"]
     assert tm["encoder_precision"] == "fp32"
     assert tm["parsed"] == 0  # role_adherence, the one detector that needs parses, is off

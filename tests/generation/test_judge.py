@@ -63,6 +63,9 @@ def test_audit_judge_sample_writes_records_and_calibrated_summary(vllm_server, a
 
     summary = json.loads((out / "summary.json").read_text())
     assert "digression_rate" in summary and "role_adherence_violation_rate" in summary  # offline kept
+    # the detectors the judge is asked about run, though both are off by default
+    assert summary["digression_rate"] is not None and summary["role_adherence_violation_rate"] is not None
+    assert not set(summary.get("not_run") or {}) & {"digression", "role_adherence"}
     section = summary["judge"]
     assert section["template_sha256"] == sha256_text(template) and section["sample"] == 2
     assert (section["n_requests"], section["n_errors"], section["judgments"]) == (4, 0, "judgments.jsonl")

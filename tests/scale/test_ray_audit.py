@@ -78,12 +78,14 @@ def test_ray_audit_equals_plain_audit(ray_local, tmp_path: Path, precision: str)
 
     # bf16 too: the encoder batches texts of one word-piece length, so a text's vector
     # does not depend on the shard it is embedded in (it did by ~1e-3 with padded batches)
-    plain = audit(MIXED, compare_by="path", encoder_precision=precision)
+    # the detectors that read embeddings, the corpus-scoped digression among them
+    dets = ["role_flip", "impersonation", "digression", "courtesy_loop", "content_repetition"]
+    plain = audit(MIXED, compare_by="path", encoder_precision=precision, detectors=dets)
     seen: list[tuple[str, int, int | None]] = []
     timings = RayTimings()
     result = audit_ray(MIXED, actors=2, shard_size=8, quiet=True, compare_by="path",
                        progress=lambda *a: seen.append(a), timings=timings,
-                       encoder_precision=precision)
+                       encoder_precision=precision, detectors=dets)
 
     assert len(timings.shard_seconds) == 5 and timings.actors == 2  # 34 conversations / 8
     pd.testing.assert_frame_equal(result.errors, plain.errors)  # bad lines + duplicates

@@ -337,7 +337,9 @@ def audit(paths: str | Path | Iterable[str | Path], *,
           encoder_precision: str | None = None, task_field: str | None = None) -> AuditResult:
     """Read every path, run ``detectors`` on each turn, and summarise per ``group_by``.
 
-    ``detectors`` defaults to every registered detector. ``markers`` configures the
+    ``detectors`` defaults to the default set (those measured at precision >= 0.8 on every
+    labelled source; :func:`.registry.resolve_detectors`, ``["all"]`` for every one; the
+    summary's ``not_run`` says why each other is off). ``markers`` configures the
     ``role_flip`` detector; ``detector_params`` gives keyword arguments per detector
     name. ``speaker_pattern`` (a regex with a named group ``speaker``) splits plain-text
     transcripts into turns; ``column`` names the chat column of a dataset table

@@ -11,7 +11,7 @@ from typing import Any
 from artifactual.analysis.applicability import Applicability
 from artifactual.analysis.detectors.roles import Markers, as_markers
 from artifactual.analysis.encoder import resolve_precision
-from artifactual.analysis.registry import default_detectors, detector_needs, get_detector
+from artifactual.analysis.registry import detector_needs, resolve_detectors
 
 __all__ = ["AuditPlan", "plan_audit"]
 
@@ -52,9 +52,7 @@ def plan_audit(*, detectors: Sequence[str] | None = None,
                task_field: str | None = None) -> AuditPlan:
     """Check and resolve :func:`audit`'s keywords (same meaning); unknown detector names
     and invalid markers fail here, before any reading."""
-    names = default_detectors() if detectors is None else list(detectors)
-    for name in names:
-        get_detector(name)  # unknown names fail before any reading
+    names = resolve_detectors(detectors)  # unknown names fail before any reading
     if compare_by is not None:
         compare_by = "input_path" if compare_by == "path" else compare_by
         group_by = compare_by

@@ -129,7 +129,11 @@ def _loop_rule(run: list[int], units: list[list[Unit]], done: list[bool], done_b
     return ""
 
 
-@detector("courtesy_loop", needs=("embeddings",))
+@detector("courtesy_loop", needs=("embeddings",), default=False,
+          off_reason="off by default: precision below 0.8 on two labelled sources (SmolLM2 "
+                     "role-play: courtesy-only turns 0.75, loops 0.47; human dialogues: courtesy-"
+                     "only turns 0.80, 1 loop flagged in 300; docs/detectors.md); --detectors "
+                     "runs it, as make demo does")
 def detect_courtesy_loops(turns: pd.DataFrame, *, context: TextContext | None = None,
                           min_run: int = 3, max_closing: int = 4,
                           after_done: int = 2, repeat: float = 0.75) -> pd.DataFrame:
