@@ -59,3 +59,27 @@ def test_an_assistant_that_parrots_its_request_back_hands_the_task_back() -> Non
     out = run_detector("role_flip_unmarked", turns)
     assert out["role_flip_unmarked"].tolist() == [False, True]
     assert "restating its task or request" in out["evidence"].iloc[1]
+
+
+def test_a_user_proxy_relaying_a_tool_result_is_not_delivering_the_work() -> None:
+    """AutoGen's user proxy posts the program's output as its own turn; the output is the
+    environment's, so the instructing side is not doing the assistant's job. The same
+    informing text written by the user is."""
+    output = ("Code output:\nTitle: A formal dataset for olympiad theorem proving\nSummary: "
+              "The dataset holds one hundred and forty nine problems taken from the shortlist. "
+              "Each problem comes with a formal statement and an informal proof. The authors "
+              "test three provers on it and report how many problems each one solves. The best "
+              "prover solves a small share of the algebra problems. None of the provers solves "
+              "a geometry problem. The paper closes with a list of open questions.")
+    code = ("Here is the script:\n```python\nimport arxiv\nfor r in arxiv.Search('theorem "
+            "proving').results():\n    print(r.title, r.summary)\n```")
+    relayed = _conv("relay", ["Find a recent paper on formal theorem proving and summarise it.",
+                              code, "exitcode: 0 (execution succeeded)\n" + output],
+                    task="Find a recent paper on formal theorem proving and summarise it.")
+    written = _conv("wrote", ["Find a recent paper on formal theorem proving and summarise it.",
+                              code, output],
+                    task="Find a recent paper on formal theorem proving and summarise it.")
+    turns, _ = to_frames([relayed, written])
+    out = run_detector("role_flip_unmarked", turns)
+    assert out["role_flip_unmarked"].tolist() == [False, False, False, False, False, True]
+    assert out["evidence"].iloc[5].startswith("delivers_work:")

@@ -6,15 +6,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import re
+
 import pandas as pd
 
 from artifactual.errors import AnalysisError
 
-__all__ = ["require_columns", "ordered_conversations", "snippet", "DONE_WORD"]
+__all__ = ["require_columns", "ordered_conversations", "snippet", "DONE_WORD", "relays_tool"]
 
 #: A done token: an upper-case word with an underscore, bare or in angle brackets
 #: (``CAMEL_TASK_DONE``, ``<CAMEL_TASK_DONE>``); a regex source, to search for or anchor.
 DONE_WORD = r"<?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b>?"
+
+
+#: How agent frameworks print a tool call's result into a conversation, as the turn of the
+#: agent that ran it: AutoGen's code-execution report ("exitcode: 0 (execution
+#: succeeded)") and its "***** Response from calling tool|function ..." block.
+TOOL_RESULT = re.compile(r"\A\s*(?:exitcode:\s*-?\d+\b|\*{3,}\s*Response from calling "
+                         r"(?:tool|function)\b)", re.IGNORECASE)
+
+
+def relays_tool(text: str, role: object = None) -> bool:
+    """True for a tool's own turn (role ``tool``) or a turn that relays a tool's result
+    (:data:`TOOL_RESULT`): what it says came from the environment, not from its speaker."""
+    return role == "tool" or bool(TOOL_RESULT.match(text or ""))
 
 
 def snippet(text: str, width: int) -> str:

@@ -34,7 +34,11 @@ task (or its first user turn does, in a task-oriented corpus) and has a declared
 a declared assistant, so the two sides have different jobs. Open chit-chat between peers
 has no task and is not judged ("no task or goal statement in this corpus"). In N-speaker
 logs every speaker declared ``user`` is on the instructing side and every ``assistant``
-on the working side; other roles (``system``, ``tool``, persona labels) are not judged.
+on the working side; other roles (``system``, ``tool``, persona labels) are not judged,
+nor is a turn that relays a tool's result (AutoGen's user proxy posting
+``exitcode: 0 (execution succeeded)`` and the program's output, or ``***** Response from
+calling tool``: :func:`.common.relays_tool`): the output is the environment's, so the
+instructing side is not delivering the work.
 The marker rule (``role_flip``) stays the one to use where a marker convention holds.
 
 Output columns: ``role_flip_unmarked`` (bool) and ``evidence`` (the kind of flip,
@@ -49,7 +53,8 @@ import numpy as np
 import pandas as pd
 
 from artifactual.analysis.detectors.acts import Unit, turn_acts
-from artifactual.analysis.detectors.common import ordered_conversations, require_columns, snippet
+from artifactual.analysis.detectors.common import (ordered_conversations, relays_tool,
+                                                   require_columns, snippet)
 from artifactual.analysis.registry import detector
 from artifactual.analysis.text import TextContext
 from artifactual.analysis.encoder import embed
@@ -142,7 +147,8 @@ def detect_role_flips_unmarked(turns: pd.DataFrame, *, context: TextContext | No
         require_columns(turns, ("conversation_id", "role", "content"))
         texts = ["" if pd.isna(c) else str(c) for c in turns["content"]]
         roles = turns["role"].astype("string").str.lower().fillna("").tolist()
-        judged = [q for q in range(n) if roles[q] in ("user", "assistant")]
+        judged = [q for q in range(n)
+                  if roles[q] in ("user", "assistant") and not relays_tool(texts[q])]
         enc = context.encoder if context else None
         prec = context.precision if context else None
         units = turn_acts([texts[q] for q in judged], context)
@@ -154,7 +160,7 @@ def detect_role_flips_unmarked(turns: pd.DataFrame, *, context: TextContext | No
         for rows in ordered_conversations(turns):
             last = ""
             for q in rows:
-                if roles[q] == "user":
+                if roles[q] == "user" and not relays_tool(texts[q]):  # a request, not output
                     last = texts[q]
                 elif roles[q] == "assistant" and last:
                     asked[q] = last
