@@ -203,7 +203,7 @@ def absent_lines(summary: Mapping[str, Any], width: int) -> list[str]:
     if off:
         out += wrap(f"not run: {', '.join(off)}: off by default, measured below precision 0.8 "
                     "on a labelled source (summary.json not_run gives the figures); "
-                    "--detectors all runs them", width)
+                    f"--detectors all runs {'them' if len(off) > 1 else 'it'}", width)
     for name, why in not_run.items():
         if name not in off:
             out += wrap(f"not run: {name}: {why}", width)
