@@ -100,6 +100,10 @@ def test_the_default_output_is_findings_first_short_and_leaves_nothing_significa
     for flag in ("role_flip", "interruption", "digression"):  # every finding that applies
         rate = summary[f"{flag}_rate"]
         assert f"{flag} {100 * rate:.0f}% [" in text, flag
+        # each finding's count split by group, in the headline's order
+        split = [round(g[f"{flag}_rate"] * g["n_audited"]) for g in summary["groups"].values()]
+        if sum(split):
+            assert f"({'+'.join(map(str, split))} by strategy)" in text, flag
     assert "FM-1.2 disobey role specification" in text  # the failure mode role_flip evidences
     assert "trust: " in text
     hits = comp[comp["p_holm"] < 0.05]

@@ -126,7 +126,7 @@ def print_findings(result, out: Path) -> None:
     if data["items"]:
         say(["", *short.wrap("Findings: conversations flagged [95% CI]; failure mode "
                              "(MAST); measured trust", width, hang="")])
-        say(short.finding_lines(data["items"], modes, width))
+        say(short.finding_lines(data["items"], modes, width, summary))
     unseen = [m["mode"] for m in modes.get("modes") or [] if m.get("rate") is None]
     if unseen:
         say(short.wrap("Modes no detector here sees: " + ", ".join(

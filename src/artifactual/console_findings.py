@@ -23,8 +23,8 @@ from typing import Any
 
 from artifactual.console import fmt_number
 
-__all__ = ["headline", "finding_lines", "trust_words", "contrast_lines", "absent_lines",
-           "significant", "wrap"]
+__all__ = ["headline", "finding_lines", "group_split", "trust_words", "contrast_lines",
+           "absent_lines", "significant", "wrap"]
 
 SIGNIFICANT = 0.05
 _INDENT = "    "
@@ -110,16 +110,36 @@ def trust_words(trust: Sequence[Mapping[str, Any]]) -> str:
             f"{low('precision')}, {low('recall')})")
 
 
+def group_split(summary: Mapping[str, Any], flag: str, max_groups: int = 6) -> str:
+    """``flag``'s flagged conversations per group, in the headline's group order, joined by
+    "+" ("4+2+2+1 by strategy"); empty without groups, with more than ``max_groups``, or
+    where a group's rate is unknown."""
+    groups, by = summary.get("groups") or {}, summary.get("group_by")
+    if not by or not 2 <= len(groups) <= max_groups:
+        return ""
+    counts = []
+    for g in groups.values():
+        rate, n = g.get(f"{flag}_rate"), g.get("n_audited", g.get("n_conversations"))
+        if rate is None or n is None or (isinstance(rate, float) and math.isnan(rate)):
+            return ""
+        counts.append(str(round(rate * n)))
+    return f"{'+'.join(counts)} by {by}"
+
+
 def finding_lines(items: Sequence[Mapping[str, Any]], modes: Mapping[str, Any] | None,
-                  width: int) -> list[str]:
+                  width: int, summary: Mapping[str, Any] | None = None) -> list[str]:
     """One entry per finding (the report's items, most prevalent first): prevalence
-    [95% CI] (k of n), the failure mode, and the measured trust; wrapped to ``width``."""
+    [95% CI] (k of n, split by group where the audit grouped the conversations:
+    :func:`group_split`), the failure mode, and the measured trust; wrapped to ``width``."""
     detectors = (modes or {}).get("detectors") or {}
     out: list[str] = []
     for it in items:
         name = str(it["flag"])
+        split = group_split(summary or {}, name) if it["k"] else ""
+        if split and sum(map(int, split.split(" ")[0].split("+"))) != it["k"]:
+            split = ""  # group rates over other denominators: no split rather than a wrong one
         text = (f"{name} {_pct(it['rate'])} [{100 * it['ci_low']:.0f}-{_pct(it['ci_high'])}] "
-                f"{it['k']}/{it['n']}")
+                f"{it['k']}/{it['n']}" + (f" ({split})" if split else ""))
         mode = detectors.get(name) or {}
         if mode.get("mode"):
             text += (f"; {mode['mode']} {mode['label']}"
