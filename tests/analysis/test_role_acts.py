@@ -83,3 +83,31 @@ def test_a_user_proxy_relaying_a_tool_result_is_not_delivering_the_work() -> Non
     out = run_detector("role_flip_unmarked", turns)
     assert out["role_flip_unmarked"].tolist() == [False, False, False, False, False, True]
     assert out["evidence"].iloc[5].startswith("delivers_work:")
+
+
+def _service(cid: str, texts: list[str], task: str) -> Conversation:
+    return Conversation(id=cid, task=task,
+                        speakers=[Speaker(name="user", role="user"),
+                                  Speaker(name="system", role="assistant")],
+                        turns=[Turn(index=i, speaker=("user", "system")[i % 2], content=t)
+                               for i, t in enumerate(texts)])
+
+
+def test_a_service_reporting_a_balance_or_asking_to_confirm_does_not_hand_the_task_back() -> None:
+    """Shaped on Schema-Guided Dialogue: "You have $..." informs (it is not "you have to"),
+    and "Sure, please confirm ..." asks for a decision on the request it restates."""
+    balance = _service("bal", ["Could you check how much money is in my savings account?",
+                               "You have $9,377.78 in your savings account."],
+                       task="Check the balance of a savings account.")
+    confirm = _service("bus", ["I need a bus ticket for one from Vancouver to Seattle on March "
+                               "5th at 8:30 am.",
+                               "Sure, please confirm your reservation for 1 for the bus travelling "
+                               "from Vancouver to Seattle, WA on March 5th at 8:30 am."],
+                       task="Book a bus ticket from Vancouver to Seattle.")
+    handback = _service("back", ["Could you check how much money is in my savings account?",
+                                 "You have to check how much money is in your savings account "
+                                 "yourself."],
+                        task="Check the balance of a savings account.")
+    turns, _ = to_frames([balance, confirm, handback])
+    out = run_detector("role_flip_unmarked", turns)
+    assert out["role_flip_unmarked"].tolist() == [False, False, False, False, False, True]

@@ -7,7 +7,8 @@ Used by ``courtesy_loop`` (is anything in the turn moving the task?) and
 ``code``; the rest is cut at line breaks and then into sentences by spaCy's statistical
 sentence recogniser (``senter``; with the tagger, so each sentence's **mood** is known:
 ``imperative``, opening after "please", "now", "next" ... with a base-form verb;
-``you_should``, "your task is to ...", "you should / must / need to ..."; ``question``
+``you_should``, "your task is to ...", "you should / must / need to / have to ..." ("You
+have $9" informs); ``question``
 (a "?" or a request such as "Could you ..."); or none: :func:`mood`). A unit that is only a role
 marker or done token (``Next request.``, ``<CAMEL_TASK_DONE>``, ``TERMINATE``) or an
 empty label (``Input: None``) is
@@ -58,7 +59,7 @@ from artifactual.analysis.detectors.common import DONE_WORD
 from artifactual.analysis.encoder import embed
 
 __all__ = ["COURTESY_ACTS", "ACTS", "Unit", "split_units", "classify_units", "exemplars",
-           "turn_acts"]
+           "turn_acts", "LEAD_WORDS"]
 
 COURTESY_ACTS = frozenset({"thanks", "praise", "agree", "greet", "offer_help", "farewell",
                            "willing"})
@@ -101,7 +102,7 @@ def _senter() -> Any:
     return nlp
 
 
-_LEAD_SKIP = frozenset({"please", "now", "next", "then", "first", "firstly", "also", "so",
+LEAD_WORDS = frozenset({"please", "now", "next", "then", "first", "firstly", "also", "so",
                         "and", "finally", "lastly", "ok", "okay", "great", "alright", "sure",
                         "kindly", "just", "second", "third"})
 _OPENERS = frozenset({"yeah", "yes", "yea", "ya", "yep", "ok", "okay", "well", "hey", "hi",
@@ -132,12 +133,13 @@ def mood(sent: Any) -> str:
             return "you_should"
         if a in ("need", "want") and b == "you" and c == "to":
             return "you_should"
-    rest = [w for w in words if w not in _LEAD_SKIP]
-    if rest[:1] == ["you"] and rest[1:2] and rest[1] in _MODALS:
+    rest = [w for w in words if w not in LEAD_WORDS]
+    if rest[:1] == ["you"] and rest[1:2] and rest[1] in _MODALS and (
+            rest[1] != "have" or rest[2:3] == ["to"]):  # "you have to", not "you have $9"
         return "you_should"
     if rest[:1] and rest[0] in ("can", "could", "would", "will") and rest[1:2] == ["you"]:
         return "question"  # a request put as a question, with or without its "?"
-    lead = next((t for t in toks if t.lower_ not in _LEAD_SKIP), None)
+    lead = next((t for t in toks if t.lower_ not in LEAD_WORDS), None)
     if lead is not None and lead.tag_ == "VB" and lead.lower_ not in ("be", "let", "have"):
         return "imperative"
     return ""

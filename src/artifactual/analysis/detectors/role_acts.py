@@ -52,7 +52,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from artifactual.analysis.detectors.acts import Unit, turn_acts
+from artifactual.analysis.detectors.acts import LEAD_WORDS, Unit, turn_acts
 from artifactual.analysis.detectors.common import (ordered_conversations, relays_tool,
                                                    require_columns, snippet)
 from artifactual.analysis.registry import detector
@@ -75,8 +75,7 @@ def addressed(unit: Unit) -> bool:
     words = [w.strip(".,;:!?()*_`'\"").lower() for w in unit.text.split()]
     if unit.mood == "you_should":
         return True
-    lead = next((w for w in words if w not in ("please", "now", "next", "then", "first",
-                                               "kindly", "also", "so", "and") and w), "")
+    lead = next((w for w in words if w not in LEAD_WORDS and w), "")  # "Sure, please confirm"
     if lead in PROCEDURAL:
         return False
     return "please" in words or "you" in words or "your" in words
