@@ -124,3 +124,36 @@ def test_the_audit_measures_digression_against_the_phase_instruction(tmp_path) -
     result = audit(path, detectors=["digression"])
     assert pd.notna(result.turns.loc[1, "instruction_similarity"])
     assert not result.turns["digression"].fillna(False).any()
+
+
+def test_a_service_proposing_the_same_booking_with_another_time_is_not_repeating_itself() -> None:
+    """Shaped on Schema-Guided Dialogue: the system proposes a table at 11:15 am, the user
+    asks for 11 am, the system proposes again with the new time. A true repeat (the same
+    details, or fewer) is still found, and numbered list items are not details."""
+    from artifactual.analysis import run_detector
+    from artifactual.analysis.tables import to_frames
+    from artifactual.records import Conversation, Speaker, Turn
+
+    def conv(cid: str, texts: list[str]) -> Conversation:
+        return Conversation(id=cid, task="Book a table for two in Redwood City.",
+                            speakers=[Speaker(name="user", role="user"),
+                                      Speaker(name="system", role="assistant")],
+                            turns=[Turn(index=i, speaker=("user", "system")[i % 2], content=t)
+                                   for i, t in enumerate(texts)])
+
+    proposal = ("A table for 2 people at Rocknwraps And Kabobs in Redwood City, on March 13th "
+                "at {} am. Is it correct?")
+    update = conv("update", ["Book me a table for two at Rocknwraps And Kabobs.",
+                             proposal.format("11:15"), "Make it 11 am instead.",
+                             proposal.format("11")])
+    again = conv("again", ["Book me a table for two at Rocknwraps And Kabobs.",
+                           proposal.format("11:15"), "Hm, what did you say?",
+                           proposal.format("11:15")])
+    steps = "\n".join(f"{k}. You must provide the Output again, which is the task completed."
+                      for k in range(1, 6))
+    listed = conv("listed", ["List the steps.", steps, "And again?", steps + "\n6. You must "
+                             "provide the Output again, which is the task completed.\n7"])
+    turns, _ = to_frames([update, again, listed])
+    out = run_detector("content_repetition", turns)
+    assert out["content_repetition"].tolist() == [False] * 7 + [True] + [False] * 3 + [True]
+    assert "repeats its own turn 1" in out["evidence"].iloc[7]

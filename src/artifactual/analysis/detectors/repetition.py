@@ -17,6 +17,13 @@ condition ..."), or quoting another agent's code or text in order to review, tes
 it, is not repetition. Output columns: ``content_repetition`` (bool),
 ``repetition_similarity`` (float), ``evidence`` (which earlier turn is repeated and by
 whom, the similarity and both texts, trimmed).
+**A changed detail is an update, not a repeat.** A service proposing the same booking at
+another time ("A table for 2 ... at 11 am. Is it correct?" after "... at 11:15 am") or a
+weather report for another day keeps the earlier turn's words and changes its numbers. So
+the turns of a pair above the threshold are tagged (spaCy's tagger, only those turns), and
+the pair does not count when the later turn has a number the earlier one lacks (times,
+prices, counts; list item numbers at a line's start are not details: :func:`details`).
+Dropping a detail, or repeating it, is still a repeat.
 **Applicability:** every audited conversation.
 
 **repetition_loop** (legacy, run only when named: ``default=False``): the surface
@@ -40,7 +47,7 @@ import numpy as np
 from artifactual.analysis.detectors.common import ordered_conversations, require_columns, snippet
 from artifactual.analysis.registry import detector
 from artifactual.analysis.similarity import Profile, words
-from artifactual.analysis.text import TextContext, context_for
+from artifactual.analysis.text import TextContext, context_for, parse
 from artifactual.errors import AnalysisError
 
 __all__ = ["detect_repetition", "is_courtesy", "detect_content_repetition"]
@@ -62,6 +69,22 @@ def is_courtesy(text: str) -> bool:
     if not n_words or n_words > _MAX_COURTESY_WORDS or not _COURTESY.search(text):
         return False
     return all(_COURTESY.search(s) or len(words(s)) <= 2 for s in _SENTENCE.findall(text))
+
+
+def details(doc) -> frozenset[str]:  # noqa: ANN001 (a spaCy Doc)
+    """A tagged text's details: its numbers (tag ``CD``: times, prices, counts), list item
+    numbers at a line's start ("1.", "2)", or a last "7" cut off by the token limit) left
+    out."""
+    out = set()
+    for t in doc:
+        if t.tag_ != "CD" and not t.like_num:
+            continue
+        after = doc[t.i + 1].text if t.i + 1 < len(doc) else ""
+        line_start = t.i == 0 or doc[t.i - 1].is_space or doc[t.i - 1].text_with_ws.endswith("\n")
+        if line_start and (t.text[-1:] in ".)" or after in (".", ")", "")):  # "7" cut off too
+            continue
+        out.add(t.lower_)
+    return frozenset(out)
 
 
 def _snippet(text: str) -> str:
@@ -149,6 +172,7 @@ def detect_content_repetition(turns: pd.DataFrame, *, context: TextContext | Non
         vecs = ctx.embeddings_for(turns.index[long_rows]) if len(long_rows) else None
         at = {int(q): k for k, q in enumerate(long_rows)}
         order = turns["turn_index"].tolist()
+        candidates: dict[int, list[tuple[float, int]]] = {}  # row -> (cosine, earlier row)
         for rows in ordered_conversations(turns):
             seen: dict[str, list[int]] = {}
             for q in rows:
@@ -157,15 +181,22 @@ def detect_content_repetition(turns: pd.DataFrame, *, context: TextContext | Non
                 own = seen.setdefault(who[q], [])
                 if own:
                     sims = vecs[[at[j] for j in own]] @ vecs[at[q]]
-                    k = int(np.argmax(sims))
-                    best, j = float(sims[k]), own[k]
-                    scores[q] = best
-                    if best >= threshold:
-                        flags[q] = True
-                        evidence[q] = (f"{who[q] or 'the speaker'} repeats its own turn "
-                                       f"{order[j]} (cosine {best:.2f}): "
-                                       f'"{_snippet(texts[q])}" ~ "{_snippet(texts[j])}"')
+                    scores[q] = float(sims.max())
+                    above = [(float(sims[m]), own[m]) for m in np.argsort(-sims)
+                             if sims[m] >= threshold]
+                    if above:
+                        candidates[q] = above
                 own.append(q)
+        tagged = list(dict.fromkeys([*candidates, *(j for a in candidates.values() for _, j in a)]))
+        docs = dict(zip(tagged, parse([texts[q] for q in tagged]))) if tagged else {}
+        for q, above in candidates.items():
+            same = [(s, j) for s, j in above if not details(docs[q]) - details(docs[j])]
+            if same:
+                s, j = same[0]
+                flags[q] = True
+                evidence[q] = (f"{who[q] or 'the speaker'} repeats its own turn "
+                               f"{order[j]} (cosine {s:.2f}): "
+                               f'"{_snippet(texts[q])}" ~ "{_snippet(texts[j])}"')
     return pd.DataFrame({
         "content_repetition": pd.Series(flags, index=turns.index, dtype=bool),
         "repetition_similarity": pd.Series(scores, index=turns.index, dtype="float64"),
