@@ -148,10 +148,9 @@ def detect_repetition(turns: pd.DataFrame, *, threshold: float = 0.9,
 
 
 @detector("content_repetition", needs=("embeddings",), default=False,
-          off_reason="off by default: precision 0.08-0.24 on GPT multi-agent logs (re-sent "
-                     "plans and next instructions on one topic read as repeats) and 8% of human "
-                     "task dialogues flagged (target 0.8 and 5%; docs/detectors.md); "
-                     "--detectors runs it, as make demo does")
+          off_reason="off by default: precision 0.09-0.27 on GPT multi-agent logs (re-sent "
+                     "plans and next instructions on one topic read as repeats; target 0.8; "
+                     "docs/detectors.md); --detectors runs it, as make demo does")
 def detect_content_repetition(turns: pd.DataFrame, *, context: TextContext | None = None,
                               threshold: float = 0.9, min_words: int = 8) -> pd.DataFrame:
     """Per turn: ``content_repetition``, ``repetition_similarity`` and ``evidence``
