@@ -45,7 +45,8 @@ from artifactual.curate.rules import FilterRules
 from artifactual.training.amplify_data import (encode, human_examples, load_conversations,
                                                roleplay_examples)
 from artifactual.training.common import (AmplifySection, Progress, TrainConfig, quiet_hf,
-                                         resolve_path, seed_everything, summarise)
+                                         resolve_path, seed_everything)
+from artifactual.training.metrics import summarise
 from artifactual.training.models import causal_lm
 from artifactual.training.run import TrainResult, environment, write_metrics
 

@@ -10,9 +10,9 @@ import pytest
 from scipy import stats
 
 from artifactual.errors import ConfigError, InputError
-from artifactual.training.common import (accuracy, amplification, load_train_config, macro_f1,
-                                         mean_ci, per_class_recall, shares, split_indices,
-                                         summarise)
+from artifactual.training.common import load_train_config, split_indices
+from artifactual.training.metrics import (accuracy, amplification, macro_f1, mean_ci,
+                                          per_class_recall, shares, summarise)
 from artifactual.training.instruct import rouge_l
 
 

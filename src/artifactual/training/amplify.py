@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from artifactual.training.common import (AmplifySection, Progress, TrainConfig, mean_ci,
-                                         seed_everything)
+from artifactual.training.common import AmplifySection, Progress, TrainConfig, seed_everything
+from artifactual.training.metrics import mean_ci
 from artifactual.training.models import causal_lm, pad_batch
 from artifactual.training.run import fit
 

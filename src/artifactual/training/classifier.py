@@ -3,7 +3,7 @@
 An encoder (default: the embedded MiniLM) with mean pooling and a linear head is fine-tuned
 to predict one label per item. The same items are trained once with their human label and
 once with their LLM label; both models are scored on a held-out human test split (accuracy,
-macro-F1) and for amplification (:func:`artifactual.training.common.amplification`).
+macro-F1) and for amplification (:func:`artifactual.training.metrics.amplification`).
 
 One label per item and side: ``aggregate: majority`` takes the unique majority of the
 item's labels (items without one on either side are left out and counted), ``sample``
@@ -24,9 +24,9 @@ import torch
 import torch.nn.functional as F
 
 from artifactual.errors import ConfigError, InputError
-from artifactual.training.common import (ClassifierSection, Progress, TrainConfig, accuracy,
-                                         amplification, macro_f1, quiet_hf, require_size,
-                                         resolve_path, seed_everything, split_indices)
+from artifactual.training.common import (ClassifierSection, Progress, TrainConfig, quiet_hf,
+                                         require_size, resolve_path, seed_everything, split_indices)
+from artifactual.training.metrics import accuracy, amplification, macro_f1
 from artifactual.training.mixing import Mix
 from artifactual.training.run import RunResult, Timer, fit
 

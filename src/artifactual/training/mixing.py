@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from artifactual.errors import ConfigError, InputError
-from artifactual.training.common import Progress, TrainConfig, mean_ci, require_size
+from artifactual.training.common import Progress, TrainConfig, require_size
+from artifactual.training.metrics import mean_ci
 
 __all__ = ["Mix", "mix_counts", "sample_mix", "sweep", "fraction_label", "curve_table",
            "plot_curve", "save_png"]

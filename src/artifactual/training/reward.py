@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from artifactual.errors import InputError
 from artifactual.training.classifier import PooledEncoder, Tokenized
 from artifactual.training.common import (PreferenceData, Progress, RewardSection, TrainConfig,
-                                         accuracy, require_size, resolve_path, seed_everything,
-                                         split_indices)
+                                         require_size, resolve_path, seed_everything, split_indices)
+from artifactual.training.metrics import accuracy
 from artifactual.training.mixing import Mix
 from artifactual.training.run import RunResult, Timer, fit
 

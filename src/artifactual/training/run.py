@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from artifactual.training.common import (Progress, TrainConfig, TrainSettings,
-                                         load_train_config, seed_everything, summarise)
+from artifactual.training.common import (Progress, TrainConfig, TrainSettings, load_train_config,
+                                         seed_everything)
+from artifactual.training.metrics import summarise
 from artifactual.training.mixing import (Mix, curve_table, fraction_label, plot_curve,
                                          save_png, sweep)
 
