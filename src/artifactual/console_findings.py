@@ -110,20 +110,21 @@ def trust_words(trust: Sequence[Mapping[str, Any]]) -> str:
             f"{low('precision')}, {low('recall')})")
 
 
-def group_split(summary: Mapping[str, Any], flag: str, max_groups: int = 6) -> str:
-    """``flag``'s flagged conversations per group, in the headline's group order, joined by
-    "+" ("4+2+2+1 by strategy"); empty without groups, with more than ``max_groups``, or
-    where a group's rate is unknown."""
+def group_split(summary: Mapping[str, Any], flag: str, k: int, max_groups: int = 6) -> str:
+    """``flag``'s ``k`` flagged conversations per group, in the headline's group order,
+    joined by "+" ("4+2+2+1 by strategy"); empty when ``k`` is 0, without groups, with more
+    than ``max_groups``, where a group's rate is unknown, or where the counts do not add up
+    to ``k`` (group rates over other denominators: no split rather than a wrong one)."""
     groups, by = summary.get("groups") or {}, summary.get("group_by")
-    if not by or not 2 <= len(groups) <= max_groups:
+    if not k or not by or not 2 <= len(groups) <= max_groups:
         return ""
     counts = []
     for g in groups.values():
         rate, n = g.get(f"{flag}_rate"), g.get("n_audited", g.get("n_conversations"))
         if rate is None or n is None or (isinstance(rate, float) and math.isnan(rate)):
             return ""
-        counts.append(str(round(rate * n)))
-    return f"{'+'.join(counts)} by {by}"
+        counts.append(round(rate * n))
+    return f"{'+'.join(map(str, counts))} by {by}" if sum(counts) == k else ""
 
 
 def finding_lines(items: Sequence[Mapping[str, Any]], modes: Mapping[str, Any] | None,
@@ -135,9 +136,7 @@ def finding_lines(items: Sequence[Mapping[str, Any]], modes: Mapping[str, Any] |
     out: list[str] = []
     for it in items:
         name = str(it["flag"])
-        split = group_split(summary or {}, name) if it["k"] else ""
-        if split and sum(map(int, split.split(" ")[0].split("+"))) != it["k"]:
-            split = ""  # group rates over other denominators: no split rather than a wrong one
+        split = group_split(summary or {}, name, it["k"])
         text = (f"{name} {_pct(it['rate'])} [{100 * it['ci_low']:.0f}-{_pct(it['ci_high'])}] "
                 f"{it['k']}/{it['n']}" + (f" ({split})" if split else ""))
         mode = detectors.get(name) or {}

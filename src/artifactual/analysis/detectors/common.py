@@ -3,10 +3,9 @@ snippets and the shape of a done token."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
-
-import re
 
 import pandas as pd
 
@@ -26,10 +25,10 @@ TOOL_RESULT = re.compile(r"\A\s*(?:exitcode:\s*-?\d+\b|\*{3,}\s*Response from ca
                          r"(?:tool|function)\b)", re.IGNORECASE)
 
 
-def relays_tool(text: str, role: object = None) -> bool:
-    """True for a tool's own turn (role ``tool``) or a turn that relays a tool's result
-    (:data:`TOOL_RESULT`): what it says came from the environment, not from its speaker."""
-    return role == "tool" or bool(TOOL_RESULT.match(text or ""))
+def relays_tool(text: str) -> bool:
+    """True for a turn that relays a tool's result (:data:`TOOL_RESULT`): what it says came
+    from the environment, not from its speaker."""
+    return bool(TOOL_RESULT.match(text or ""))
 
 
 def snippet(text: str, width: int) -> str:

@@ -187,9 +187,10 @@ def detect_content_repetition(turns: pd.DataFrame, *, context: TextContext | Non
                         candidates[q] = above
                 own.append(q)
         tagged = list(dict.fromkeys([*candidates, *(j for a in candidates.values() for _, j in a)]))
-        docs = dict(zip(tagged, parse([texts[q] for q in tagged]))) if tagged else {}
+        det = ({q: details(doc) for q, doc in zip(tagged, parse([texts[q] for q in tagged]))}
+               if tagged else {})
         for q, above in candidates.items():
-            same = [(s, j) for s, j in above if not details(docs[q]) - details(docs[j])]
+            same = [(s, j) for s, j in above if not det[q] - det[j]]
             if same:
                 s, j = same[0]
                 flags[q] = True

@@ -147,8 +147,8 @@ def detect_role_flips_unmarked(turns: pd.DataFrame, *, context: TextContext | No
         require_columns(turns, ("conversation_id", "role", "content"))
         texts = ["" if pd.isna(c) else str(c) for c in turns["content"]]
         roles = turns["role"].astype("string").str.lower().fillna("").tolist()
-        judged = [q for q in range(n)
-                  if roles[q] in ("user", "assistant") and not relays_tool(texts[q])]
+        relayed = [relays_tool(t) for t in texts]  # tool output: neither judged nor a request
+        judged = [q for q in range(n) if roles[q] in ("user", "assistant") and not relayed[q]]
         enc = context.encoder if context else None
         prec = context.precision if context else None
         units = turn_acts([texts[q] for q in judged], context)
@@ -160,7 +160,7 @@ def detect_role_flips_unmarked(turns: pd.DataFrame, *, context: TextContext | No
         for rows in ordered_conversations(turns):
             last = ""
             for q in rows:
-                if roles[q] == "user" and not relays_tool(texts[q]):  # a request, not output
+                if roles[q] == "user" and not relayed[q]:
                     last = texts[q]
                 elif roles[q] == "assistant" and last:
                     asked[q] = last
